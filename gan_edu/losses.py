@@ -1,0 +1,108 @@
+r"""The GAN objective and its rewriting as binary cross-entropy.
+
+Notation: ``D(x) = sigmoid(l(x))`` where ``l`` is the discriminator's *logit*. Functions named
+``*_loss`` take logits (numerically stable log-sigmoid forms); ``value_function`` and ``bce``
+take probabilities, as in the paper. Functions on a grid take density values sampled on an
+evenly spaced grid with spacing ``dx`` and return Python floats.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "GENERATOR_LOSSES",
+    "value_function", "bce", "discriminator_loss", "generator_loss",
+    "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
+    "kl_divergence", "jensen_shannon",
+]
+
+GENERATOR_LOSSES = ("non_saturating", "saturating")
+
+
+def value_function(d_real, d_fake) -> torch.Tensor:
+    r"""V(D,G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))], estimated by sample means.
+
+    ``d_real`` are D's probabilities on real data, ``d_fake`` on generated data.
+    D maximises V, G minimises it (G only controls the second term).
+    """
+    d_real, d_fake = torch.as_tensor(d_real), torch.as_tensor(d_fake)
+    return torch.log(d_real).mean() + torch.log1p(-d_fake).mean()
+
+
+def bce(p, y) -> torch.Tensor:
+    r"""Binary cross-entropy, averaged: BCE(p, y) = -mean[y log p + (1 - y) log(1 - p)]."""
+    p, y = torch.as_tensor(p), torch.as_tensor(y, dtype=torch.as_tensor(p).dtype)
+    return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""D's loss: BCE(D(x), 1) + BCE(D(G(z)), 0) = -V(D,G).
+
+    With logits: -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l), so
+    the loss is mean softplus(-l_real) + mean softplus(l_fake).
+    """
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+    r"""G's loss on D's logits for generated data.
+
+    - ``"saturating"``: the minimax loss E_z[log(1 - D(G(z)))] = -BCE(D(G(z)), 0)
+      = -mean softplus(l). Its gradient vanishes when D confidently rejects the fakes.
+    - ``"non_saturating"``: E_z[-log D(G(z))] = BCE(D(G(z)), 1) = mean softplus(-l):
+      train G with the *real* label. Same fixed point, much stronger gradient early on.
+    """
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    if kind == "saturating":
+        return -F.softplus(fake_logits).mean()
+    raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+
+
+def optimal_discriminator(p_data, p_g) -> np.ndarray:
+    r"""D*(x) = p_data(x) / (p_data(x) + p_g(x)): the D that maximises V for a fixed G.
+
+    Where both densities are zero D* is undefined; we return 1/2 there.
+    """
+    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    total = p_data + p_g
+    return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def _xlogy(x, y):
+    """x log y with 0 log 0 = 0 (the convention for entropies)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = np.zeros(np.broadcast(x, y).shape)
+    mask = np.broadcast_to(x > 0, out.shape)
+    with np.errstate(divide="ignore"):
+        np.multiply(x, np.log(y), out=out, where=mask)
+    return out
+
+
+def value_function_on_grid(d, p_data, p_g, dx: float) -> float:
+    r"""V(D,G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, by a Riemann sum on a grid."""
+    d = np.asarray(d, dtype=float)
+    return float(np.sum(_xlogy(p_data, d) + _xlogy(p_g, 1 - d)) * dx)
+
+
+def virtual_training_criterion(p_data, p_g, dx: float) -> float:
+    r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g)."""
+    return value_function_on_grid(optimal_discriminator(p_data, p_g), p_data, p_g, dx)
+
+
+def kl_divergence(p, q, dx: float) -> float:
+    r"""KL(p || q) = ∫ p(x) log(p(x) / q(x)) dx (infinite where q = 0 < p)."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    if np.any((q <= 0) & (p > 0)):
+        return math.inf
+    return float(np.sum(_xlogy(p, p) - _xlogy(p, q)) * dx)
+
+
+def jensen_shannon(p, q, dx: float) -> float:
+    r"""JSD(p || q) = ½ KL(p || m) + ½ KL(q || m) with m = (p + q) / 2; between 0 and log 2."""
+    m = (np.asarray(p, dtype=float) + np.asarray(q, dtype=float)) / 2
+    return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)

@@ -1,0 +1,85 @@
+"""The figures the notebooks show: every axis labelled, every figure titled."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images"]
+
+
+def plot_history(history: dict, ax=None, title: str = "Training curves"):
+    """Both losses and the mean D outputs over training rounds; control changes marked."""
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 3.5))
+    steps = history["step"]
+    ax[0].plot(steps, history["loss_d"], label="D loss")
+    ax[0].plot(steps, history["loss_g"], label="G loss")
+    ax[0].set(xlabel="training round", ylabel="loss", title=title)
+    ax[1].plot(steps, history["d_real"], label="mean D(x), real")
+    ax[1].plot(steps, history["d_fake"], label="mean D(G(z)), fake")
+    ax[1].axhline(0.5, color="gray", ls=":", lw=1, label="D = 1/2")
+    ax[1].set(xlabel="training round", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
+    for a in ax:
+        for step, name, value in history.get("events", []):
+            a.axvline(step, color="tab:red", alpha=0.3, lw=1)
+        a.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_density_1d(x, p_data, p_g=None, d=None, ax=None, title: str = ""):
+    """p_data, p_g (densities on the grid x) and D(x) on a twin axis with range [0, 1]."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(x, p_data, color="black", ls="--", label="p_data")
+    if p_g is not None:
+        ax.plot(x, p_g, color="tab:green", label="p_g")
+    ax.set(xlabel="x", ylabel="density", title=title)
+    handles, labels = ax.get_legend_handles_labels()
+    if d is not None:
+        ax2 = ax.twinx()
+        ax2.plot(x, d, color="tab:blue", label="D(x)")
+        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1)
+        ax2.set(ylim=(0, 1.05), ylabel="D(x)")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_samples_2d(real, fake=None, ax=None, title: str = "", lim=None):
+    """Real (black) and generated (green) 2D samples."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    real = torch.as_tensor(real).cpu().numpy()
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.4, label="real")
+    if fake is not None:
+        fake = torch.as_tensor(fake).cpu().numpy()
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:green", alpha=0.5, label="generated")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
+    if lim is not None:
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim))
+    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    return ax
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1) -> np.ndarray:
+    """Tile (n, c, h, w) images in [-1, 1] into one (H, W) or (H, W, c) array in [0, 1]."""
+    images = torch.as_tensor(images).detach().float().cpu().clamp(-1, 1) * 0.5 + 0.5
+    n, c, h, w = images.shape
+    ncol = min(nrow, n)
+    rows = -(-n // ncol)
+    out = np.ones((rows * (h + pad) + pad, ncol * (w + pad) + pad, c))
+    for i, img in enumerate(images.numpy()):
+        r, col = divmod(i, ncol)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = img.transpose(1, 2, 0)
+    return out[..., 0] if c == 1 else out
+
+
+def show_images(images: torch.Tensor, nrow: int = 8, ax=None, title: str = ""):
+    """An image grid (see ``image_grid``) without axes ticks."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(nrow * 0.6, max(1, len(images) // nrow) * 0.6 + 0.6))
+    ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
+    ax.set(title=title, xticks=[], yticks=[])
+    return ax

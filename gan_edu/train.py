@@ -1,0 +1,402 @@
+"""The GAN training loop.
+
+One *round* of training, as in Goodfellow et al. (2014), Algorithm 1:
+
+- Step 0: labels. Real data gets the label 1, generated data the label 0.
+- Step 1 (``d_steps`` times): D step. Generate fakes with G kept out of backpropagation
+  (``torch.no_grad()``), then one backward pass of BCE(D(x), 1) + BCE(D(G(z)), 0) into D only.
+- Step 2: G step. Push fresh fakes through D and minimise BCE(D(G(z)), 1): the *real* label
+  (the non-saturating loss), or E log(1 - D(G(z))) (the saturating, minimax loss).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .device import get_device
+from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+
+__all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES"]
+
+OPTIMIZERS = ("adam", "sgd")
+NOISES = ("normal", "uniform")
+HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss or gradient became NaN or infinite; the update was not applied."""
+
+
+def _check_lr(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
+    return value
+
+
+def _check_count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@contextlib.contextmanager
+def _sigint_at_step_boundary():
+    """Turn a first Ctrl-C / kernel interrupt into a flag the loop checks between steps.
+
+    An interrupt in the middle of ``optimizer.step()`` could leave half-updated weights;
+    deferring it to the step boundary keeps the GAN consistent and resumable. A second
+    interrupt raises at once. Only the main thread can install signal handlers.
+    """
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if flag["hit"]:
+            raise KeyboardInterrupt
+        flag["hit"] = True
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main interpreter
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _frozen(net: nn.Module):
+    """Temporarily stop gradients into ``net``'s parameters (they still flow through it)."""
+    flags = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, f in zip(net.parameters(), flags):
+            p.requires_grad_(f)
+
+
+class GAN:
+    """Owns G, D and their optimizers; ``fit`` trains them against each other.
+
+    Parameters: ``lr_d``, ``lr_g`` learning rates; ``betas`` Adam's (DCGAN uses (0.5, 0.999));
+    ``loss`` the generator loss (``"non_saturating"`` or ``"saturating"``); ``d_steps`` D steps
+    per G step; ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
+    ``"uniform"`` on [-1, 1]); ``device`` ``"auto"`` (cuda, mps, cpu) or a device name; ``seed``
+    for the noise generator (nets are seeded where they are built: ``seed_everything``).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr_d: float = 2e-4,
+                 lr_g: float = 2e-4, betas=(0.5, 0.999), loss: str = "non_saturating",
+                 d_steps: int = 1, optimizer: str = "adam", noise: str = "normal",
+                 device="auto", seed: int | None = 0):
+        if not isinstance(generator, nn.Module):
+            raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
+        if not isinstance(discriminator, nn.Module):
+            raise TypeError(f"discriminator must be a torch.nn.Module, got {type(discriminator).__name__}")
+        noise_dim = getattr(generator, "noise_dim", None)
+        if not isinstance(noise_dim, int) or noise_dim <= 0:
+            raise TypeError("generator must have an integer attribute noise_dim (the size of z)")
+        lr_d, lr_g = _check_lr("lr_d", lr_d), _check_lr("lr_g", lr_g)
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        self.loss = _check_choice("loss", loss, GENERATOR_LOSSES)
+        self.d_steps = _check_count("d_steps", d_steps)
+        self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
+        self.noise_kind = _check_choice("noise", noise, NOISES)
+        self.device = get_device(device)
+        self.betas = tuple(float(b) for b in betas)
+        self.G, self.D = generator.to(self.device), discriminator.to(self.device)
+        self.noise_dim = noise_dim
+        self.opt_d = self._make_optimizer(self.D, lr_d)
+        self.opt_g = self._make_optimizer(self.G, lr_g)
+        self.seed = seed
+        self.rng = torch.Generator(self.device)
+        self.rng.manual_seed(seed) if seed is not None else self.rng.seed()
+        self.step = 0
+        self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
+        self.history["events"] = []  # (step, name, value): control changes, for plots to mark
+        self.lock = threading.RLock()   # held for a whole round; sample() waits for it
+        self._pending: dict[str, object] = {}
+        self._pending_lock = threading.Lock()
+        self._validated = False
+
+    # ------------------------------------------------------------------ settings
+    def _make_optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.Adam(net.parameters(), lr=lr, betas=self.betas)
+        return torch.optim.SGD(net.parameters(), lr=lr)
+
+    @property
+    def lr_d(self) -> float:
+        return self.opt_d.param_groups[0]["lr"]
+
+    @property
+    def lr_g(self) -> float:
+        return self.opt_g.param_groups[0]["lr"]
+
+    def set_lr(self, d: float | None = None, g: float | None = None) -> None:
+        """Change the learning rates; safe from any thread, applied at the next step boundary."""
+        changes = {}
+        if d is not None:
+            changes["lr_d"] = d
+        if g is not None:
+            changes["lr_g"] = g
+        self.configure(**changes)
+
+    def configure(self, **changes) -> None:
+        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps`` or ``optimizer`` of a (running) GAN.
+
+        Values are checked now (a bad one raises here, in the caller's thread) and applied at
+        the next step boundary, never inside ``optimizer.step()``. Each change is recorded in
+        ``history["events"]``. Changing the optimizer starts it afresh (no momentum carried over).
+        """
+        checks = {
+            "lr_d": lambda v: _check_lr("lr_d", v), "lr_g": lambda v: _check_lr("lr_g", v),
+            "loss": lambda v: _check_choice("loss", v, GENERATOR_LOSSES),
+            "d_steps": lambda v: _check_count("d_steps", v),
+            "optimizer": lambda v: _check_choice("optimizer", v, OPTIMIZERS),
+        }
+        unknown = set(changes) - set(checks)
+        if unknown:
+            raise ValueError(f"cannot configure {sorted(unknown)}; settable: {sorted(checks)}")
+        checked = {name: checks[name](value) for name, value in changes.items()}
+        with self._pending_lock:
+            self._pending.update(checked)
+
+    def _apply_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for name, value in pending.items():
+            if name == "optimizer" and value != self.optimizer:
+                lr_d, lr_g = self.lr_d, self.lr_g
+                self.optimizer = value
+                self.opt_d, self.opt_g = self._make_optimizer(self.D, lr_d), self._make_optimizer(self.G, lr_g)
+            elif name in ("lr_d", "lr_g"):
+                for group in (self.opt_d if name == "lr_d" else self.opt_g).param_groups:
+                    group["lr"] = value
+            else:
+                setattr(self, name, value)
+            self.history["events"].append((self.step, name, value))
+
+    # ------------------------------------------------------------------ sampling
+    def noise(self, n: int) -> torch.Tensor:
+        """z ~ p(z): ``n`` draws of N(0, I) (or U[-1, 1]) of size ``noise_dim``, on the device."""
+        if self.noise_kind == "normal":
+            return torch.randn(n, self.noise_dim, generator=self.rng, device=self.device)
+        return torch.rand(n, self.noise_dim, generator=self.rng, device=self.device) * 2 - 1
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients."""
+        with self.lock:
+            if z is None:
+                z = self.noise(_check_count("n", n))
+            return self.G(z.to(self.device)).float().cpu()
+
+    @torch.no_grad()
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D(x) = sigmoid(logit), probabilities on the CPU, shape (n,)."""
+        with self.lock:
+            return torch.sigmoid(self.D(x.to(self.device)).float()).reshape(-1).cpu()
+
+    # ------------------------------------------------------------------ training
+    def _real_batch(self, sampler, batch_size: int) -> torch.Tensor:
+        real = sampler(batch_size)
+        if not isinstance(real, torch.Tensor):
+            raise TypeError(f"sampler must return a torch.Tensor, got {type(real).__name__}")
+        if not real.is_floating_point():
+            raise TypeError(f"sampler must return floating-point data, got dtype {real.dtype}")
+        if real.ndim < 2 or real.shape[0] != batch_size:
+            raise ValueError(f"sampler({batch_size}) must return shape ({batch_size}, *data_shape), "
+                             f"got {tuple(real.shape)}")
+        return real.to(self.device, non_blocking=True)
+
+    def _check_finite(self, loss: torch.Tensor, net: nn.Module, who: str) -> None:
+        grad_norm = nn.utils.clip_grad_norm_(net.parameters(), math.inf)
+        if not torch.isfinite(loss.detach() + grad_norm):
+            net.zero_grad(set_to_none=True)
+            raise NonFiniteLossError(
+                f"the {who} loss or its gradient became {loss.item()} / {grad_norm.item()} at step "
+                f"{self.step} (lr_d={self.lr_d:g}, lr_g={self.lr_g:g}). Training stopped before "
+                "applying that update, so the model is at its last finite state: lower the "
+                "learning rates (set_lr) and call fit again.")
+
+    def _validate(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+        if fake.shape[1:] != real.shape[1:]:
+            raise ValueError(f"the generator's output shape {tuple(fake.shape[1:])} does not match the "
+                             f"data shape {tuple(real.shape[1:])} (from the sampler)")
+        try:
+            out = self.D(real)
+        except RuntimeError as err:
+            raise ValueError(f"the discriminator cannot take data of shape {tuple(real.shape[1:])}: {err}") from None
+        if out.numel() != real.shape[0]:
+            raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
+        self._validated = True
+
+    def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient."""
+        with torch.no_grad():  # keep G out of backpropagation: D's loss must not reach G
+            fake = self.G(self.noise(real.shape[0]))
+        if not self._validated:
+            self._validate(real, fake)
+        real_logits, fake_logits = self.D(real), self.D(fake)
+        loss = discriminator_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self._check_finite(loss, self.D, "discriminator")
+        self.opt_d.step()
+        return loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+
+    def g_step(self, batch_size: int) -> torch.Tensor:
+        """Step 2: one update of G through D, with the real label (or the saturating loss)."""
+        with _frozen(self.D):  # gradients flow through D into G, but D's weights get none
+            fake_logits = self.D(self.G(self.noise(batch_size)))
+        loss = generator_loss(fake_logits, self.loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self._check_finite(loss, self.G, "generator")
+        self.opt_g.step()
+        return loss.detach()
+
+    def train_step(self, sampler, batch_size: int = 128) -> dict:
+        """One round: ``d_steps`` D steps then one G step. Returns and records the round's numbers."""
+        with self.lock:
+            self._apply_pending()
+            for _ in range(self.d_steps):
+                loss_d, d_real, d_fake = self.d_step(self._real_batch(sampler, batch_size))
+            loss_g = self.g_step(batch_size)
+            loss_d, loss_g, d_real, d_fake = torch.stack([loss_d, loss_g, d_real, d_fake]).tolist()
+            self.step += 1
+            record = dict(step=self.step, loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
+                          lr_d=self.lr_d, lr_g=self.lr_g)
+            for key in HISTORY_KEYS:
+                self.history[key].append(record[key])
+            return record
+
+    def fit(self, sampler, steps: int, batch_size: int = 128, callbacks=(), progress: bool = True) -> dict:
+        """Train for ``steps`` rounds on batches from ``sampler(batch_size)``; returns ``history``.
+
+        ``callbacks`` are called as ``callback(gan)`` after each round. A tqdm bar shows progress
+        (``progress=False`` hides it). Calling ``fit`` again resumes where training stopped. An
+        interrupt (Ctrl-C, the notebook's stop button) stops at the next step boundary and
+        raises ``KeyboardInterrupt`` with the GAN consistent and resumable.
+        """
+        if not callable(sampler):
+            raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
+        steps = _check_count("steps", steps)
+        batch_size = _check_count("batch_size", batch_size)
+        if callable(callbacks):
+            callbacks = (callbacks,)
+        self._validated = False
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, disable=not progress, desc="training", leave=False)
+        try:
+            with _sigint_at_step_boundary() as interrupt:
+                for _ in range(steps):
+                    rec = self.train_step(sampler, batch_size)
+                    for callback in callbacks:
+                        callback(self)
+                    bar.update()
+                    if bar.n % 25 == 0 or bar.n == steps:
+                        bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", loss_g=f"{rec['loss_g']:.3f}")
+                    if interrupt["hit"]:
+                        raise KeyboardInterrupt(f"training interrupted after step {self.step}; "
+                                                "the GAN is intact: call fit again to resume")
+        finally:
+            bar.close()
+        return self.history
+
+    # ------------------------------------------------------------------ checkpoints
+    def _settings(self) -> dict:
+        return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
+                    d_steps=self.d_steps, optimizer=self.optimizer, noise=self.noise_kind, seed=self.seed)
+
+    def save(self, path) -> Path:
+        """Write models, optimizers, settings, history and RNG state to ``path`` atomically
+        (a temporary file in the same folder, then a rename: a crash never leaves half a file)."""
+        path = Path(path)
+        with self.lock:
+            state = {
+                "format": "gan_edu/1",
+                "nets": {name: {"class": type(net).__name__, "config": getattr(net, "config", None),
+                                "state": net.state_dict()} for name, net in (("G", self.G), ("D", self.D))},
+                "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "settings": self._settings(), "step": self.step,
+                "history": {k: [list(e) for e in v] if k == "events" else list(v) for k, v in self.history.items()},
+                "rng": self.rng.get_state(), "rng_device": self.rng.device.type,
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+            os.close(fd)
+            try:
+                torch.save(state, tmp)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path, generator: nn.Module | None = None, discriminator: nn.Module | None = None,
+             device="auto") -> "GAN":
+        """Rebuild a GAN from ``save``. gan_edu's own nets are rebuilt from the checkpoint; for
+        other architectures pass ``generator=`` and ``discriminator=`` built the same way.
+        Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code."""
+        from . import nets as _nets
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise ValueError(f"{path} is not a readable gan_edu checkpoint: {err}") from None
+        if not isinstance(state, dict) or state.get("format") != "gan_edu/1":
+            raise ValueError(f"{path} is not a gan_edu checkpoint")
+        built = []
+        for name, given in (("G", generator), ("D", discriminator)):
+            spec = state["nets"][name]
+            if given is None:
+                if spec["class"] not in _nets.NETS or spec["config"] is None:
+                    raise ValueError(f"the checkpoint's {spec['class']} is not one of gan_edu's nets: "
+                                     f"pass {'generator' if name == 'G' else 'discriminator'}= to GAN.load")
+                given = _nets.NETS[spec["class"]](**spec["config"])
+            try:
+                given.load_state_dict(spec["state"])
+            except RuntimeError as err:
+                raise ValueError(f"the checkpoint's {name} weights do not fit the net given: {err}") from None
+            built.append(given)
+        s = state["settings"]
+        gan = cls(built[0], built[1], lr_d=s["lr_d"], lr_g=s["lr_g"], betas=tuple(s["betas"]), loss=s["loss"],
+                  d_steps=s["d_steps"], optimizer=s["optimizer"], noise=s["noise"], device=device, seed=s["seed"])
+        gan.opt_d.load_state_dict(state["opt_d"])
+        gan.opt_g.load_state_dict(state["opt_g"])
+        gan.step = state["step"]
+        gan.history = {k: [tuple(e) for e in v] if k == "events" else list(v) for k, v in state["history"].items()}
+        if gan.rng.device.type == state.get("rng_device"):  # a CUDA RNG state does not fit a CPU one
+            gan.rng.set_state(state["rng"])
+        return gan
