@@ -18,6 +18,7 @@ __all__ = [
     "value_function", "bce", "discriminator_loss", "generator_loss",
     "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
     "kl_divergence", "jensen_shannon",
+    "generator_objective_on_grid", "optimal_generator_objective",
 ]
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
@@ -90,8 +91,16 @@ def value_function_on_grid(d, p_data, p_g, dx: float) -> float:
 
 
 def virtual_training_criterion(p_data, p_g, dx: float) -> float:
-    r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g)."""
-    return value_function_on_grid(optimal_discriminator(p_data, p_g), p_data, p_g, dx)
+    r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g).
+
+    Computed as ∫ p_data log(p_data / (p_data + p_g)) + p_g log(p_g / (p_data + p_g)) dx,
+    i.e. with D* = p_data / (p_data + p_g) and 1 - D* = p_g / (p_data + p_g) written out: in
+    floating point D* rounds to 1 where p_g << p_data, and 1 - D* would then be 0 and log 0 = -inf.
+    """
+    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    total = p_data + p_g
+    return float(np.sum(_xlogy(p_data, p_data) - _xlogy(p_data, total)
+                        + _xlogy(p_g, p_g) - _xlogy(p_g, total)) * dx)
 
 
 def kl_divergence(p, q, dx: float) -> float:
@@ -106,3 +115,46 @@ def jensen_shannon(p, q, dx: float) -> float:
     r"""JSD(p || q) = ½ KL(p || m) + ½ KL(q || m) with m = (p + q) / 2; between 0 and log 2."""
     m = (np.asarray(p, dtype=float) + np.asarray(q, dtype=float)) / 2
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
+
+
+def _check_generator_kind(kind: str) -> str:
+    if kind not in GENERATOR_LOSSES:
+        raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+    return kind
+
+
+def generator_objective_on_grid(d, p_g, dx: float, kind: str = "non_saturating") -> float:
+    r"""G's objective for a fixed D, on a grid (the density form of ``generator_loss``).
+
+    - ``"saturating"``: E_{x~p_g}[log(1 - D(x))] = ∫ p_g(x) log(1 - D(x)) dx (the minimax term).
+    - ``"non_saturating"``: E_{x~p_g}[-log D(x)] = -∫ p_g(x) log D(x) dx.
+
+    ``d`` holds D's probabilities on the grid. For D = D* use ``optimal_generator_objective``,
+    which does not round D* to 1 where p_g << p_data.
+    """
+    _check_generator_kind(kind)
+    d = np.asarray(d, dtype=float)
+    if kind == "saturating":
+        return float(np.sum(_xlogy(p_g, 1 - d)) * dx)
+    return float(-np.sum(_xlogy(p_g, d)) * dx)
+
+
+def optimal_generator_objective(p_data, p_g, dx: float, kind: str = "non_saturating") -> float:
+    r"""G's objective against the optimal discriminator D* = p_data / (p_data + p_g).
+
+    With m = (p_data + p_g) / 2, so that D* = p_data / 2m and 1 - D* = p_g / 2m:
+
+    - ``"saturating"``: E_{p_g}[log(1 - D*)] = ∫ p_g log(p_g / (p_data + p_g)) dx = KL(p_g || m) - log 2.
+    - ``"non_saturating"``: E_{p_g}[-log D*] = -∫ p_g log(p_data / (p_data + p_g)) dx
+      = KL(p_g || p_data) - KL(p_g || m) + log 2 (infinite where p_data = 0 < p_g).
+
+    Both are smallest exactly when p_g = p_data (values -log 2 and log 2).
+    """
+    _check_generator_kind(kind)
+    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    total = p_data + p_g
+    if kind == "saturating":
+        return float(np.sum(_xlogy(p_g, p_g) - _xlogy(p_g, total)) * dx)
+    if np.any((p_data <= 0) & (p_g > 0)):
+        return math.inf
+    return float(np.sum(_xlogy(p_g, total) - _xlogy(p_g, p_data)) * dx)
