@@ -84,14 +84,21 @@ def _xlogy(x, y):
 
 
 def value_function_on_grid(d, p_data, p_g, dx: float) -> float:
-    r"""V(D,G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, by a Riemann sum on a grid."""
-    d = np.asarray(d, dtype=float)
+    r"""V(D,G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, by a Riemann sum on a grid.
+
+    D is clipped to [1e-12, 1 - 1e-12]: where p_data dwarfs p_g, D* = p_data/(p_data+p_g) rounds
+    to exactly 1 in floating point and log(1 - D) would be -inf instead of a negligible term.
+    """
+    d = np.clip(np.asarray(d, dtype=float), 1e-12, 1 - 1e-12)
     return float(np.sum(_xlogy(p_data, d) + _xlogy(p_g, 1 - d)) * dx)
 
 
 def virtual_training_criterion(p_data, p_g, dx: float) -> float:
     r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g)."""
-    return value_function_on_grid(optimal_discriminator(p_data, p_g), p_data, p_g, dx)
+    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    total = p_data + p_g  # log D* = log(p_data / total), log(1 - D*) = log(p_g / total), without rounding
+    return float(np.sum(_xlogy(p_data, p_data / np.where(total > 0, total, 1))
+                        + _xlogy(p_g, p_g / np.where(total > 0, total, 1))) * dx)
 
 
 def kl_divergence(p, q, dx: float) -> float:
