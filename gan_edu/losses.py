@@ -85,22 +85,21 @@ def _xlogy(x, y):
 
 
 def value_function_on_grid(d, p_data, p_g, dx: float) -> float:
-    r"""V(D,G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, by a Riemann sum on a grid."""
-    d = np.asarray(d, dtype=float)
+    r"""V(D,G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, by a Riemann sum on a grid.
+
+    D is clipped to [1e-12, 1 - 1e-12]: where p_data dwarfs p_g, D* = p_data/(p_data+p_g) rounds
+    to exactly 1 in floating point and log(1 - D) would be -inf instead of a negligible term.
+    """
+    d = np.clip(np.asarray(d, dtype=float), 1e-12, 1 - 1e-12)
     return float(np.sum(_xlogy(p_data, d) + _xlogy(p_g, 1 - d)) * dx)
 
 
 def virtual_training_criterion(p_data, p_g, dx: float) -> float:
-    r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g).
-
-    Computed as ∫ p_data log(p_data / (p_data + p_g)) + p_g log(p_g / (p_data + p_g)) dx,
-    i.e. with D* = p_data / (p_data + p_g) and 1 - D* = p_g / (p_data + p_g) written out: in
-    floating point D* rounds to 1 where p_g << p_data, and 1 - D* would then be 0 and log 0 = -inf.
-    """
+    r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g)."""
     p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
-    total = p_data + p_g
-    return float(np.sum(_xlogy(p_data, p_data) - _xlogy(p_data, total)
-                        + _xlogy(p_g, p_g) - _xlogy(p_g, total)) * dx)
+    total = p_data + p_g  # log D* = log(p_data / total), log(1 - D*) = log(p_g / total), without rounding
+    return float(np.sum(_xlogy(p_data, p_data / np.where(total > 0, total, 1))
+                        + _xlogy(p_g, p_g / np.where(total > 0, total, 1))) * dx)
 
 
 def kl_divergence(p, q, dx: float) -> float:
@@ -129,11 +128,12 @@ def generator_objective_on_grid(d, p_g, dx: float, kind: str = "non_saturating")
     - ``"saturating"``: E_{x~p_g}[log(1 - D(x))] = ∫ p_g(x) log(1 - D(x)) dx (the minimax term).
     - ``"non_saturating"``: E_{x~p_g}[-log D(x)] = -∫ p_g(x) log D(x) dx.
 
-    ``d`` holds D's probabilities on the grid. For D = D* use ``optimal_generator_objective``,
-    which does not round D* to 1 where p_g << p_data.
+    ``d`` holds D's probabilities on the grid, clipped to [1e-12, 1 - 1e-12] as in
+    ``value_function_on_grid``. For D = D* prefer ``optimal_generator_objective``, which
+    computes log D* and log(1 - D*) from the densities without rounding or clipping.
     """
     _check_generator_kind(kind)
-    d = np.asarray(d, dtype=float)
+    d = np.clip(np.asarray(d, dtype=float), 1e-12, 1 - 1e-12)  # as in value_function_on_grid
     if kind == "saturating":
         return float(np.sum(_xlogy(p_g, 1 - d)) * dx)
     return float(-np.sum(_xlogy(p_g, d)) * dx)
