@@ -27,8 +27,8 @@ def plot_history(history: dict, ax=None, title: str = "Training curves"):
     return ax
 
 
-def plot_density_1d(x, p_data, p_g=None, d=None, ax=None, title: str = ""):
-    """p_data, p_g (densities on the grid x) and D(x) on a twin axis with range [0, 1]."""
+def plot_density_1d(x, p_data, p_g=None, d=None, ax=None, title: str = "", d_label: str = "D(x)"):
+    """p_data, p_g (densities on the grid x) and D (labelled ``d_label``) on a twin axis in [0, 1]."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(x, p_data, color="black", ls="--", label="p_data")
@@ -38,9 +38,9 @@ def plot_density_1d(x, p_data, p_g=None, d=None, ax=None, title: str = ""):
     handles, labels = ax.get_legend_handles_labels()
     if d is not None:
         ax2 = ax.twinx()
-        ax2.plot(x, d, color="tab:blue", label="D(x)")
+        ax2.plot(x, d, color="tab:blue", label=d_label)
         ax2.axhline(0.5, color="tab:blue", ls=":", lw=1)
-        ax2.set(ylim=(0, 1.05), ylabel="D(x)")
+        ax2.set(ylim=(0, 1.05), ylabel=d_label)
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper left", fontsize=8)
