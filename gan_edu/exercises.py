@@ -30,8 +30,8 @@ RTOL, ATOL = 1e-4, 1e-5
 # --------------------------------------------------------------------------- hints
 LOGITS_AS_PROBS = ("Probabilities vs logits: the inputs are D's *logits* (any real number), not "
                    "probabilities. You treated them as probabilities (binary_cross_entropy or log on "
-                   "logits). Use F.binary_cross_entropy_with_logits(logits, labels), or apply "
-                   "torch.sigmoid first.")
+                   "logits). Use F.binary_cross_entropy_with_logits(logits, labels): it applies the "
+                   "sigmoid inside, stably.")
 SIGMOID_TWICE = ("Probabilities vs logits: you applied torch.sigmoid and then a *_with_logits loss, "
                  "which applies the sigmoid again. Pass the logits straight to "
                  "F.binary_cross_entropy_with_logits.")
@@ -108,7 +108,7 @@ G_TARGETS = {"non_saturating": "BCE(D(G(z)), 1) = -mean log D(G(z)), the non-sat
 
 
 def _fail(name: str, message: str) -> bool:
-    print(f"{name}: not yet. {message}")
+    print(f"{name}: not yet. {message[0].upper()}{message[1:]}")
     return False
 
 

@@ -57,7 +57,7 @@ WRONG_D = {
     "detached fake term": (lambda r, f: F.softplus(-r).mean() + F.softplus(f.detach()).mean(),
                            "gradient with respect to the logits is not"),
     "raises": (lambda r, f: r @ f, "raised RuntimeError"),
-    "returns None": (lambda r, f: None, "return a torch tensor"),
+    "returns None": (lambda r, f: None, "Return a torch tensor"),
 }
 
 
@@ -76,7 +76,7 @@ def test_check_d_loss_generic_message_for_unknown_mistake(capsys):
 
 def test_checker_rejects_non_callable(capsys):
     assert check_d_loss(3.0) is False
-    assert "pass your function itself" in capsys.readouterr().out
+    assert "Pass your function itself" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- G loss
@@ -197,8 +197,8 @@ def test_check_train_step_accepts_right_answers(fn, capsys):
 
 
 WRONG_STEPS = {
-    "no detach": (make_step(detach=False), "gradients reached G during D's step"),
-    "no detach, reused fakes": (make_step(detach=False, reuse=True), "gradients reached G during D's step"),
+    "no detach": (make_step(detach=False), "Gradients reached G during D's step"),
+    "no detach, reused fakes": (make_step(detach=False, reuse=True), "Gradients reached G during D's step"),
     "G with the fake label": (make_step(g_label=0.0), "*fake* label"),
     "G with the fake label, reused fakes": (make_step(g_label=0.0, reuse=True), "*fake* label"),
     "D labels swapped": (make_step(d_labels=(0.0, 1.0)), "labels are swapped"),
@@ -209,7 +209,7 @@ WRONG_STEPS = {
     "G before D": (make_step(g_first=True), "wrong order"),
     "G's loss through the old D": (make_step(g_before_d_update=True), "*updated* D"),
     "fakes detached in G's step": (make_step(detach_g=True), "G's weights did not change"),
-    "returns nothing": (make_step(return_losses=False), "return the two losses"),
+    "returns nothing": (make_step(return_losses=False), "Return the two losses"),
 }
 
 
