@@ -222,7 +222,7 @@ class _Noise:
 
 def _step_setup(lr: float = 0.1):
     """Small G and D (built under a forked RNG), SGD optimizers, stale gradients, a real batch."""
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)
         G = MLPGenerator(noise_dim=2, data_dim=1, hidden=8, depth=2)
         D = MLPDiscriminator(data_dim=1, hidden=8, depth=2)
@@ -313,7 +313,7 @@ def check_train_step(fn) -> bool:
     last = list(G.parameters())[-1]  # G's output bias: every backward pass through G reaches it
     last.register_hook(lambda grad: events.append("backward into G"))
     try:
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):
             out = fn(G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3))
     except Exception as err:  # a student's bug: report it, never raise
         msg = f"your function raised {type(err).__name__}: {err}"
