@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images"]
+__all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
+           "plot_gan_1d", "plot_value_function"]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
@@ -82,4 +83,45 @@ def show_images(images: torch.Tensor, nrow: int = 8, ax=None, title: str = ""):
         _, ax = plt.subplots(figsize=(nrow * 0.6, max(1, len(images) // nrow) * 0.6 + 0.6))
     ax.imshow(image_grid(images, nrow), cmap="gray", vmin=0, vmax=1)
     ax.set(title=title, xticks=[], yticks=[])
+    return ax
+
+
+def plot_gan_1d(x, p_data, samples=None, d=None, ax=None, title: str = "", bins: int = 60,
+                legend: bool = True):
+    """Goodfellow et al. (2014), Figure 1: p_data (dashed), a histogram of G's samples (p_g),
+    and D(x) on the grid ``x`` (on a twin axis, with the line D = 1/2)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    x = np.asarray(x, dtype=float).reshape(-1)
+    ax.plot(x, p_data, color="black", ls="--", label="p_data")
+    if samples is not None:
+        samples = torch.as_tensor(samples).detach().float().cpu().numpy().reshape(-1)
+        ax.hist(samples, bins=bins, range=(x[0], x[-1]), density=True, color="tab:green", alpha=0.45,
+                label="p_g (G's samples)")
+    ax.set(xlabel="x", ylabel="density", title=title, xlim=(x[0], x[-1]))
+    handles, labels = ax.get_legend_handles_labels()
+    if d is not None:
+        ax2 = ax.twinx()
+        ax2.plot(x, torch.as_tensor(d).detach().cpu().numpy().reshape(-1), color="tab:blue", label="D(x)")
+        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1)
+        ax2.set(ylim=(0, 1.05), ylabel="D(x)")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    if legend:
+        ax.legend(handles, labels, loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_value_function(history: dict, ax=None, smooth: int = 50, title: str = "V(D,G) over training"):
+    """V(D,G) = -loss_d per round (faint) and its moving average, with the equilibrium -log 4."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    steps, v = np.asarray(history["step"]), -np.asarray(history["loss_d"], dtype=float)
+    ax.plot(steps, v, color="tab:purple", alpha=0.25, lw=0.8, label="V(D,G) per round")
+    if smooth > 1 and len(v) >= smooth:
+        avg = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(steps[smooth - 1:], avg, color="tab:purple", label=f"moving average ({smooth} rounds)")
+    ax.axhline(-np.log(4), color="gray", ls=":", label="-log 4 (p_g = p_data, D = 1/2)")
+    ax.set(xlabel="training round", ylabel="V(D,G) = -loss_d", title=title)
+    ax.legend(loc="best", fontsize=8)
     return ax

@@ -1,0 +1,274 @@
+"""The exercise checkers accept right answers and name the mistake in wrong ones."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gan_edu import exercises, losses
+from gan_edu.exercises import check_d_loss, check_g_loss, check_train_step
+
+bce_logits = F.binary_cross_entropy_with_logits
+
+
+# ----------------------------------------------------------------------------- D loss
+def d_with_labels(real, fake):
+    return bce_logits(real, torch.ones_like(real)) + bce_logits(fake, torch.zeros_like(fake))
+
+
+def d_softplus(real, fake):
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+@pytest.mark.parametrize("fn", [d_with_labels, d_softplus, losses.discriminator_loss])
+def test_check_d_loss_accepts_right_answers(fn, capsys):
+    assert check_d_loss(fn) is True
+    assert "correct" in capsys.readouterr().out
+
+
+WRONG_D = {
+    "swapped labels": (lambda r, f: bce_logits(r, torch.zeros_like(r)) + bce_logits(f, torch.ones_like(f)),
+                       "real data the fake label"),
+    "fakes labelled real": (lambda r, f: bce_logits(r, torch.ones_like(r)) + bce_logits(f, torch.ones_like(f)),
+                            "generated data got the real label"),
+    "real labelled fake": (lambda r, f: bce_logits(r, torch.zeros_like(r)) + bce_logits(f, torch.zeros_like(f)),
+                           "real data got the fake label"),
+    "missing fake term": (lambda r, f: bce_logits(r, torch.ones_like(r)), "Missing term"),
+    "one BCE over the concatenated batch": (
+        lambda r, f: bce_logits(torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
+        "factor 2"),
+    "sum": (lambda r, f: bce_logits(r, torch.ones_like(r), reduction="sum")
+            + bce_logits(f, torch.zeros_like(f), reduction="sum"), "do not sum"),
+    "V instead of -V": (lambda r, f: -d_softplus(r, f), "Wrong sign"),
+    "logits as probabilities (BCE)": (
+        lambda r, f: F.binary_cross_entropy(r, torch.ones_like(r)) + F.binary_cross_entropy(f, torch.zeros_like(f)),
+        "Probabilities vs logits: the inputs are D's *logits*"),
+    "logits as probabilities (log)": (lambda r, f: -torch.log(r).mean() - torch.log(1 - f).mean(),
+                                      "Probabilities vs logits: the inputs are D's *logits*"),
+    "sigmoid then with_logits": (lambda r, f: d_with_labels(torch.sigmoid(r), torch.sigmoid(f)),
+                                 "applies the sigmoid again"),
+    "sigmoid then log (unstable)": (
+        lambda r, f: -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean(),
+        "not numerically stable"),
+    "sigmoid then BCE (clamped)": (
+        lambda r, f: F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
+        + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f)), "not numerically stable"),
+    "per-sample losses": (lambda r, f: F.softplus(-r) + F.softplus(f), "Return one number"),
+    ".item()": (lambda r, f: d_softplus(r, f).item(), "not connected to the logits by autograd"),
+    "detached": (lambda r, f: d_softplus(r, f).detach(), "not connected to the logits by autograd"),
+    "detached fake term": (lambda r, f: F.softplus(-r).mean() + F.softplus(f.detach()).mean(),
+                           "gradient with respect to the logits is not"),
+    "raises": (lambda r, f: r @ f, "raised RuntimeError"),
+    "returns None": (lambda r, f: None, "Return a torch tensor"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_D))
+def test_check_d_loss_names_the_mistake(mistake, capsys):
+    fn, hint = WRONG_D[mistake]
+    assert check_d_loss(fn) is False
+    out = capsys.readouterr().out
+    assert "not yet" in out and hint in out, out
+
+
+def test_check_d_loss_generic_message_for_unknown_mistake(capsys):
+    assert check_d_loss(lambda r, f: d_softplus(r, f) + 0.3) is False
+    assert "expected" in capsys.readouterr().out
+
+
+def test_checker_rejects_non_callable(capsys):
+    assert check_d_loss(3.0) is False
+    assert "Pass your function itself" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- G loss
+def g_real_label(fake):
+    return bce_logits(fake, torch.ones_like(fake))
+
+
+@pytest.mark.parametrize("fn", [g_real_label, lambda f: F.softplus(-f).mean(), losses.generator_loss,
+                                lambda f: -F.logsigmoid(f).mean()])
+def test_check_g_loss_accepts_right_answers(fn, capsys):
+    assert check_g_loss(fn) is True
+    assert "correct" in capsys.readouterr().out
+
+
+def test_check_g_loss_saturating_kind(capsys):
+    assert check_g_loss(lambda f: losses.generator_loss(f, "saturating"), kind="saturating") is True
+    assert check_g_loss(g_real_label, kind="saturating") is False
+    assert "the exercise asks for the saturating" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="kind"):
+        check_g_loss(g_real_label, kind="wasserstein")
+
+
+WRONG_G = {
+    "fake label": (lambda f: bce_logits(f, torch.zeros_like(f)), "*fake* label"),
+    "saturating": (lambda f: -bce_logits(f, torch.zeros_like(f)), "saturating (minimax) loss"),
+    "saturating via log": (lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "saturating (minimax) loss"),
+    "negated": (lambda f: -g_real_label(f), "Wrong sign"),
+    "sum": (lambda f: bce_logits(f, torch.ones_like(f), reduction="sum"), "do not sum"),
+    "sigmoid then with_logits": (lambda f: g_real_label(torch.sigmoid(f)), "applies the sigmoid again"),
+    "logits as probabilities": (lambda f: F.binary_cross_entropy(f, torch.ones_like(f)),
+                                "Probabilities vs logits: the inputs are D's *logits*"),
+    "unstable": (lambda f: -torch.log(torch.sigmoid(f)).mean(), "not numerically stable"),
+    "per-sample": (lambda f: F.softplus(-f), "Return one number"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_G))
+def test_check_g_loss_names_the_mistake(mistake, capsys):
+    fn, hint = WRONG_G[mistake]
+    assert check_g_loss(fn) is False
+    out = capsys.readouterr().out
+    assert "not yet" in out and hint in out, out
+
+
+# ----------------------------------------------------------------------------- one training step
+def make_step(d_labels=(1.0, 0.0), g_label=1.0, detach=True, reuse=False, zero_d=True, zero_g=True,
+              step_d=True, step_g=True, g_first=False, g_before_d_update=False, return_losses=True,
+              detach_g=False):
+    """A training step written the plain way, with one switch per classic mistake."""
+
+    def step(G, D, opt_d, opt_g, real, noise):
+        n = real.shape[0]
+
+        def d_part():
+            z = noise(n)
+            fake = G(z)
+            real_logits, fake_logits = D(real), D(fake.detach() if detach else fake)
+            loss_d = (bce_logits(real_logits, torch.full_like(real_logits, d_labels[0]))
+                      + bce_logits(fake_logits, torch.full_like(fake_logits, d_labels[1])))
+            if zero_d:
+                opt_d.zero_grad()
+            loss_d.backward(retain_graph=True)
+            return fake, loss_d
+
+        def g_part(fake):
+            fake = fake if reuse else G(noise(n))
+            logits = D(fake.detach() if detach_g else fake)
+            loss_g = bce_logits(logits, torch.full_like(logits, g_label))
+            if zero_g:
+                opt_g.zero_grad()
+            loss_g.backward()
+            return loss_g
+
+        if g_first:
+            loss_g = g_part(None)
+            opt_g.step()
+            fake, loss_d = d_part()
+            opt_d.step()
+        elif g_before_d_update:
+            fake, loss_d = d_part()
+            loss_g = g_part(fake)
+            opt_d.step()
+            opt_g.step()
+        else:
+            fake, loss_d = d_part()
+            if step_d:
+                opt_d.step()
+            loss_g = g_part(fake)
+            if step_g:
+                opt_g.step()
+        return (loss_d, loss_g) if return_losses else None
+
+    return step
+
+
+def gan_edu_style(G, D, opt_d, opt_g, real, noise):
+    """As gan_edu.GAN: fakes for D under no_grad, fresh noise for G, D frozen in G's step."""
+    with torch.no_grad():
+        fake = G(noise(real.shape[0]))
+    loss_d = losses.discriminator_loss(D(real), D(fake))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    D.requires_grad_(False)
+    loss_g = losses.generator_loss(D(G(noise(real.shape[0]))))
+    D.requires_grad_(True)
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.item(), loss_g.item()
+
+
+@pytest.mark.parametrize("fn", [gan_edu_style, make_step(), make_step(reuse=True)],
+                         ids=["gan_edu", "fresh noise", "DCGAN tutorial (reuse fakes)"])
+def test_check_train_step_accepts_right_answers(fn, capsys):
+    assert check_train_step(fn) is True
+    assert "correct" in capsys.readouterr().out
+
+
+WRONG_STEPS = {
+    "no detach": (make_step(detach=False), "Gradients reached G during D's step"),
+    "no detach, reused fakes": (make_step(detach=False, reuse=True), "Gradients reached G during D's step"),
+    "G with the fake label": (make_step(g_label=0.0), "*fake* label"),
+    "G with the fake label, reused fakes": (make_step(g_label=0.0, reuse=True), "*fake* label"),
+    "D labels swapped": (make_step(d_labels=(0.0, 1.0)), "labels are swapped"),
+    "no opt_d.zero_grad": (make_step(zero_d=False), "opt_d.zero_grad()"),
+    "no opt_g.zero_grad": (make_step(zero_g=False), "opt_g.zero_grad()"),
+    "no opt_d.step": (make_step(step_d=False), "call opt_d.step()"),
+    "no opt_g.step": (make_step(step_g=False), "call opt_g.step()"),
+    "G before D": (make_step(g_first=True), "wrong order"),
+    "G's loss through the old D": (make_step(g_before_d_update=True), "*updated* D"),
+    "fakes detached in G's step": (make_step(detach_g=True), "G's weights did not change"),
+    "returns nothing": (make_step(return_losses=False), "Return the two losses"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_STEPS))
+def test_check_train_step_names_the_mistake(mistake, capsys):
+    fn, hint = WRONG_STEPS[mistake]
+    assert check_train_step(fn) is False
+    out = capsys.readouterr().out
+    assert "not yet" in out and hint in out, out
+
+
+def test_check_train_step_saturating_and_swapped_returns(capsys):
+    def saturating(G, D, opt_d, opt_g, real, noise):
+        with torch.no_grad():
+            fake = G(noise(real.shape[0]))
+        loss_d = losses.discriminator_loss(D(real), D(fake))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = losses.generator_loss(D(G(noise(real.shape[0]))), "saturating")
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    assert check_train_step(saturating) is False
+    assert "saturating (minimax)" in capsys.readouterr().out
+
+    def swapped(*args):
+        loss_d, loss_g = gan_edu_style(*args)
+        return loss_g, loss_d
+
+    assert check_train_step(swapped) is False
+    assert "(loss_d, loss_g)" in capsys.readouterr().out
+
+
+def test_check_train_step_reports_an_exception(capsys):
+    def broken(G, D, opt_d, opt_g, real, noise):
+        fake = G(noise(real.shape[0]))
+        loss_d = losses.discriminator_loss(D(real), D(fake))  # no detach, no retain_graph
+        loss_d.backward()
+        loss_g = losses.generator_loss(D(fake))
+        loss_g.backward()
+        raise AssertionError("unreachable")
+
+    assert check_train_step(broken) is False
+    out = capsys.readouterr().out
+    assert "raised RuntimeError" in out and "fake.detach()" in out
+
+
+def test_checkers_leave_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_d_loss(d_softplus)
+    check_g_loss(g_real_label)
+    check_train_step(make_step())
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_all_public_names():
+    assert set(exercises.__all__) == {"check_d_loss", "check_g_loss", "check_train_step"}
