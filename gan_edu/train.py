@@ -241,7 +241,7 @@ class GAN:
     @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients."""
-        with self.lock:
+        with self.lock, speed.compile_guard(self.compiled):
             if z is None:
                 z = self.noise(_check_count("n", n))
             return self.G(z.to(self.device)).float().cpu()
@@ -249,7 +249,7 @@ class GAN:
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D(x) = sigmoid(logit), probabilities on the CPU, shape (n,)."""
-        with self.lock:
+        with self.lock, speed.compile_guard(self.compiled):
             return torch.sigmoid(self.D(x.to(self.device)).float()).reshape(-1).cpu()
 
     # ------------------------------------------------------------------ training
