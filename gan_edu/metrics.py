@@ -97,13 +97,18 @@ def _train_digit_classifier(epochs: int = 30, batch_size: int = 64, seed: int = 
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
     net.train()
+    with torch.enable_grad():  # the first call may come from inside torch.no_grad()
+        _fit_classifier(net, opt, x, y, epochs, batch_size, gen)
+    return net.eval().requires_grad_(False)
+
+
+def _fit_classifier(net, opt, x, y, epochs, batch_size, gen) -> None:
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
             loss = _nn.functional.cross_entropy(net(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return net.eval().requires_grad_(False)
 
 
 def digit_classifier(cache: bool = True) -> DigitClassifier:

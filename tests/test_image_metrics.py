@@ -57,6 +57,12 @@ def test_training_is_deterministic():
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+def test_first_use_may_come_from_inside_no_grad(split):
+    with torch.no_grad():  # digit_fd and digit_features run under no_grad and may train the classifier
+        net = metrics.digit_classifier(cache=False)
+    assert (net(split[2]).argmax(1) == split[3]).float().mean().item() > 0.95
+
+
 def test_corrupted_cache_is_retrained(split):
     metrics._CLASSIFIER_CACHE.clear()
     metrics._cache_path().write_bytes(b"not a checkpoint")
