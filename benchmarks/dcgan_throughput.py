@@ -34,12 +34,6 @@ CONFIGS = {
 }
 
 
-def best_config(device: torch.device) -> dict:
-    if device.type == "cuda":
-        return dict(resident_data=True, channels_last=True, amp="auto", compile=True)
-    return dict(resident_data=True, channels_last=True)  # bf16 and compile were slower on the CPU here
-
-
 def make_data(image_size: int) -> torch.Tensor:
     if image_size == 8:
         return ge.data.digits()[0]
@@ -153,7 +147,7 @@ def main(argv=None):
     data = make_data(args.image_size)
     loops = {"plain (DataLoader, fp32)": PlainLoop(args, data, device)}
     for name in args.configs.split(","):
-        switches = best_config(device) if name == "best" else CONFIGS[name]
+        switches = ge.speed.best_switches(device) if name == "best" else CONFIGS[name]
         loops[f"gan_edu {name} {switches}"] = GanEduLoop(args, data, device, switches)
     t0 = time.perf_counter()
     for name, loop in loops.items():

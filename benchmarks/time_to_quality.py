@@ -18,12 +18,6 @@ import torch
 import gan_edu as ge
 from gan_edu import metrics
 
-SWITCHES = {
-    "cpu": dict(resident_data=True, channels_last=True),
-    "cuda": dict(resident_data=True, channels_last=True, amp="auto", compile=True),
-}
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="auto")
@@ -41,7 +35,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = ge.get_device(args.device)
-    switches = {} if args.no_switches else SWITCHES.get(device.type, {})
+    switches = {} if args.no_switches else ge.speed.best_switches(device)
     print(ge.describe_device(device), f"| torch {torch.__version__} | {torch.get_num_threads()} threads | {switches}")
 
     t = time.perf_counter()

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 
 import torch
 from torch import nn
 
 __all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "to_channels_last", "compile_net",
-           "compile_available"]
+           "compile_available", "best_switches", "steps_per_second"]
 
 AMP_CHOICES = (False, True, "auto", "bf16", "off")
 
@@ -96,3 +97,28 @@ def compile_guard(enabled: bool):
     import torch._dynamo as dynamo
 
     return dynamo.config.patch(suppress_errors=True)
+
+
+def best_switches(device) -> dict:
+    """The switches worth turning on for a DCGAN on ``device`` (measured: benchmarks/RESULTS.md).
+
+    GPU: everything (bf16 where supported, via ``amp="auto"``). CPU: resident data and
+    channels_last only; bf16 is emulated on most CPUs (about 30x slower here) and compiling
+    took minutes for a gain of under 10%.
+    """
+    if torch.device(device).type == "cuda":
+        return dict(resident_data=True, channels_last=True, amp="auto", compile=True)
+    return dict(resident_data=True, channels_last=True)
+
+
+def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmup: int = 3) -> float:
+    """Training rounds per second of ``gan.fit`` on ``sampler``, after ``warmup`` untimed rounds
+    (they absorb compiling and first-call costs). Trains ``gan`` for ``warmup + steps`` rounds."""
+    gan.fit(sampler, steps=warmup, batch_size=batch_size, progress=False)
+    if gan.device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    gan.fit(sampler, steps=steps, batch_size=batch_size, progress=False)
+    if gan.device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps / (time.perf_counter() - t)

@@ -156,3 +156,15 @@ def test_compile_falls_back_when_compiling_fails(images):
 def test_larger_batches_are_just_a_batch_size(images):
     gan = train(digits_gan(), images, steps=2, batch_size=256)
     assert gan.step == 2 and len(gan.history["loss_d"]) == 2
+
+
+def test_best_switches_on_the_cpu_leave_bf16_and_compile_off():
+    best = speed.best_switches("cpu")
+    assert best.get("amp", False) is False and not best.get("compile", False)
+    assert digits_gan(**best).amp_dtype is None
+
+
+def test_steps_per_second_trains_and_times(images):
+    gan = digits_gan(**speed.best_switches("cpu"))
+    rate = speed.steps_per_second(gan, TensorSampler(images), steps=3, batch_size=16, warmup=1)
+    assert rate > 0 and gan.step == 4
