@@ -30,8 +30,9 @@ def autocast_dtype(amp, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``amp`` on ``device``, or ``None`` for full float32.
 
     - ``False`` / ``"off"``: float32 everywhere.
-    - ``"auto"``: bfloat16 on a CUDA GPU that supports it (Ampere and newer), else float32
-      (on a CPU bfloat16 is emulated on most chips and slower, so ``"auto"`` leaves it off).
+    - ``"auto"``: bfloat16 on a CUDA GPU with native bfloat16 (compute capability 8.0 and up:
+      A100, L4, H100, RTX 30xx...), else float32. A T4 or a CPU only emulates bfloat16, slowly,
+      so ``"auto"`` leaves it off there.
     - ``True`` / ``"bf16"``: bfloat16 wherever torch's autocast supports it, the CPU included;
       a ``ValueError`` where it does not (e.g. a CUDA GPU without bfloat16).
     """
@@ -40,12 +41,13 @@ def autocast_dtype(amp, device: torch.device) -> torch.dtype | None:
     device = torch.device(device)
     if amp is False or amp == "off":
         return None
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    on_cuda = device.type == "cuda" and torch.cuda.is_available()
     if amp == "auto":
-        return torch.bfloat16 if cuda_bf16 else None
+        native = on_cuda and torch.cuda.get_device_capability(device) >= (8, 0)
+        return torch.bfloat16 if native else None
     from torch.amp.autocast_mode import is_autocast_available
 
-    if device.type == "cuda" and not cuda_bf16:
+    if device.type == "cuda" and not (on_cuda and torch.cuda.is_bf16_supported()):
         raise ValueError("amp='bf16' was asked for, but this GPU does not support bfloat16; "
                          "use amp='auto' or amp=False")
     if not is_autocast_available(device.type):

@@ -58,6 +58,23 @@ def test_autocast_dtype_rules():
     assert speed.autocast_dtype("bf16", cpu) is torch.bfloat16
 
 
+@pytest.mark.parametrize("capability, expected", [((7, 5), None), ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)])
+def test_auto_bf16_only_on_gpus_with_native_bf16(monkeypatch, capability, expected):
+    # a T4 (7.5) "supports" bf16 by emulation, slowly: "auto" must leave it off there
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert speed.autocast_dtype("auto", torch.device("cuda")) is expected
+    assert speed.autocast_dtype(True, torch.device("cuda")) is torch.bfloat16
+
+
+def test_bf16_on_a_gpu_without_it_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with pytest.raises(ValueError, match="bfloat16"):
+        speed.autocast_dtype("bf16", torch.device("cuda"))
+
+
 def test_channels_last_is_applied_and_changes_nothing_else(images):
     gan = digits_gan(channels_last=True)
     convs = [m for net in (gan.G, gan.D) for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
