@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import speed
+from .data import TensorSampler
 from .device import get_device
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 
@@ -106,12 +108,20 @@ class GAN:
     per G step; ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
     ``"uniform"`` on [-1, 1]); ``device`` ``"auto"`` (cuda, mps, cpu) or a device name; ``seed``
     for the noise generator (nets are seeded where they are built: ``seed_everything``).
+
+    Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
+    ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
+    / ``"bf16"``: bfloat16 also on the CPU); ``channels_last`` memory format for conv nets;
+    ``compile`` ``torch.compile`` both nets (``True`` or a backend name; falls back to eager
+    with a warning where unavailable); ``resident_data`` ``fit`` moves a ``TensorSampler``'s
+    whole dataset onto the device once, so batches never cross the bus.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, lr_d: float = 2e-4,
                  lr_g: float = 2e-4, betas=(0.5, 0.999), loss: str = "non_saturating",
                  d_steps: int = 1, optimizer: str = "adam", noise: str = "normal",
-                 device="auto", seed: int | None = 0):
+                 device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
+                 compile=False, resident_data: bool = False):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -130,6 +140,7 @@ class GAN:
         self.device = get_device(device)
         self.betas = tuple(float(b) for b in betas)
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
+        self._set_speed(amp, channels_last, compile, resident_data)
         self.noise_dim = noise_dim
         self.opt_d = self._make_optimizer(self.D, lr_d)
         self.opt_g = self._make_optimizer(self.G, lr_g)
@@ -145,6 +156,24 @@ class GAN:
         self._validated = False
 
     # ------------------------------------------------------------------ settings
+    def _set_speed(self, amp, channels_last, compile, resident_data) -> None:
+        for name, flag in (("channels_last", channels_last), ("resident_data", resident_data)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if not (isinstance(compile, bool) or isinstance(compile, str)):
+            raise TypeError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
+        self.amp_dtype = speed.autocast_dtype(amp, self.device)  # None: float32
+        self.channels_last, self.resident_data = channels_last, resident_data
+        if channels_last:
+            speed.to_channels_last(self.G), speed.to_channels_last(self.D)
+        self.compiled = False
+        if compile:
+            backend = "inductor" if compile is True else compile
+            self.compiled = speed.compile_net(self.G, backend) and speed.compile_net(self.D, backend)
+
+    def _autocast(self):
+        return speed.autocast(self.device, self.amp_dtype)
+
     def _make_optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
             return torch.optim.Adam(net.parameters(), lr=lr, betas=self.betas)
@@ -212,7 +241,7 @@ class GAN:
     @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients."""
-        with self.lock:
+        with self.lock, speed.compile_guard(self.compiled):
             if z is None:
                 z = self.noise(_check_count("n", n))
             return self.G(z.to(self.device)).float().cpu()
@@ -220,7 +249,7 @@ class GAN:
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D(x) = sigmoid(logit), probabilities on the CPU, shape (n,)."""
-        with self.lock:
+        with self.lock, speed.compile_guard(self.compiled):
             return torch.sigmoid(self.D(x.to(self.device)).float()).reshape(-1).cpu()
 
     # ------------------------------------------------------------------ training
@@ -233,7 +262,10 @@ class GAN:
         if real.ndim < 2 or real.shape[0] != batch_size:
             raise ValueError(f"sampler({batch_size}) must return shape ({batch_size}, *data_shape), "
                              f"got {tuple(real.shape)}")
-        return real.to(self.device, non_blocking=True)
+        real = real.to(self.device, non_blocking=True)
+        if self.channels_last and real.ndim == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
+        return real
 
     def _check_finite(self, loss: torch.Tensor, net: nn.Module, who: str) -> None:
         grad_norm = nn.utils.clip_grad_norm_(net.parameters(), math.inf)
@@ -259,12 +291,13 @@ class GAN:
 
     def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient."""
-        with torch.no_grad():  # keep G out of backpropagation: D's loss must not reach G
+        with torch.no_grad(), self._autocast():  # keep G out of backpropagation: D's loss must not reach G
             fake = self.G(self.noise(real.shape[0]))
         if not self._validated:
             self._validate(real, fake)
-        real_logits, fake_logits = self.D(real), self.D(fake)
-        loss = discriminator_loss(real_logits, fake_logits)
+        with self._autocast():
+            real_logits, fake_logits = self.D(real), self.D(fake)
+        loss = discriminator_loss(real_logits.float(), fake_logits.float())  # losses in float32
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._check_finite(loss, self.D, "discriminator")
@@ -273,9 +306,9 @@ class GAN:
 
     def g_step(self, batch_size: int) -> torch.Tensor:
         """Step 2: one update of G through D, with the real label (or the saturating loss)."""
-        with _frozen(self.D):  # gradients flow through D into G, but D's weights get none
+        with _frozen(self.D), self._autocast():  # gradients flow through D into G, but D's weights get none
             fake_logits = self.D(self.G(self.noise(batch_size)))
-        loss = generator_loss(fake_logits, self.loss)
+        loss = generator_loss(fake_logits.float(), self.loss)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self._check_finite(loss, self.G, "generator")
@@ -284,7 +317,7 @@ class GAN:
 
     def train_step(self, sampler, batch_size: int = 128) -> dict:
         """One round: ``d_steps`` D steps then one G step. Returns and records the round's numbers."""
-        with self.lock:
+        with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
             for _ in range(self.d_steps):
                 loss_d, d_real, d_fake = self.d_step(self._real_batch(sampler, batch_size))
@@ -312,6 +345,8 @@ class GAN:
         if callable(callbacks):
             callbacks = (callbacks,)
         self._validated = False
+        if self.resident_data and isinstance(sampler, TensorSampler):
+            sampler.to(self.device)  # the whole dataset on the device, once
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, disable=not progress, desc="training", leave=False)

@@ -1,0 +1,126 @@
+"""What makes training fast, one switch each (all off by default, all correct on the CPU).
+
+- **Resident data**: the whole dataset lives on the device (``TensorSampler.to(device)``);
+  a batch is one indexing op, no DataLoader and no host-to-device copy per step.
+- **Mixed precision**: forward passes run under ``torch.autocast`` in bfloat16 (same exponent
+  range as float32, so no loss scaling is needed); losses and weights stay float32.
+- **channels_last**: conv weights and images stored as (n, h, w, c) in memory, the layout
+  GPU tensor cores (and oneDNN on CPUs) prefer for convolutions.
+- **torch.compile**: fuse the nets' small ops into fewer kernels; falls back to plain
+  (eager) PyTorch with a warning where compiling is not available.
+
+``GAN(..., amp=, channels_last=, compile=, resident_data=)`` turns them on.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+
+import torch
+from torch import nn
+
+__all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "to_channels_last", "compile_net",
+           "compile_available", "best_switches", "steps_per_second"]
+
+AMP_CHOICES = (False, True, "auto", "bf16", "off")
+
+
+def autocast_dtype(amp, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device``, or ``None`` for full float32.
+
+    - ``False`` / ``"off"``: float32 everywhere.
+    - ``"auto"``: bfloat16 on a CUDA GPU with native bfloat16 (compute capability 8.0 and up:
+      A100, L4, H100, RTX 30xx...), else float32. A T4 or a CPU only emulates bfloat16, slowly,
+      so ``"auto"`` leaves it off there.
+    - ``True`` / ``"bf16"``: bfloat16 wherever torch's autocast supports it, the CPU included;
+      a ``ValueError`` where it does not (e.g. a CUDA GPU without bfloat16).
+    """
+    if amp not in AMP_CHOICES or (amp is not True and amp is not False and not isinstance(amp, str)):
+        raise ValueError(f"amp must be one of {AMP_CHOICES}, got {amp!r}")
+    device = torch.device(device)
+    if amp is False or amp == "off":
+        return None
+    on_cuda = device.type == "cuda" and torch.cuda.is_available()
+    if amp == "auto":
+        native = on_cuda and torch.cuda.get_device_capability(device) >= (8, 0)
+        return torch.bfloat16 if native else None
+    from torch.amp.autocast_mode import is_autocast_available
+
+    if device.type == "cuda" and not (on_cuda and torch.cuda.is_bf16_supported()):
+        raise ValueError("amp='bf16' was asked for, but this GPU does not support bfloat16; "
+                         "use amp='auto' or amp=False")
+    if not is_autocast_available(device.type):
+        raise ValueError(f"amp={amp!r}: torch.autocast is not available on device {device.type!r}; use amp=False")
+    return torch.bfloat16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """``torch.autocast(device.type, dtype)``, or a no-op context when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def to_channels_last(net: nn.Module) -> nn.Module:
+    """Store ``net``'s 4D weights (conv kernels) as channels_last; other tensors are untouched."""
+    return net.to(memory_format=torch.channels_last)
+
+
+def compile_available() -> bool:
+    """True when ``torch.compile`` can run here (torch >= 2.0 on a supported Python)."""
+    try:
+        import torch._dynamo as dynamo
+    except Exception:  # pragma: no cover - torch without dynamo
+        return False
+    return hasattr(nn.Module, "compile") and dynamo.is_dynamo_supported()
+
+
+def compile_net(net: nn.Module, backend: str = "inductor") -> bool:
+    """Compile ``net`` in place (``net.compile``: its state_dict keys do not change).
+
+    Returns True when compiled, False (with a warning) when ``torch.compile`` is not
+    available here. Errors while compiling, which only show at the first call, are turned
+    into a fall-back to eager by ``compile_guard`` around the training step.
+    """
+    if not compile_available():
+        warnings.warn("torch.compile is not available with this torch/Python; training runs "
+                      "without it (compile=False)", RuntimeWarning, stacklevel=3)
+        return False
+    net.compile(backend=backend)
+    return True
+
+
+def compile_guard(enabled: bool):
+    """Inside: a failure to compile falls back to eager PyTorch (with a warning) instead of
+    stopping training. Only for the code that runs compiled nets; a no-op when disabled."""
+    if not enabled:
+        return contextlib.nullcontext()
+    import torch._dynamo as dynamo
+
+    return dynamo.config.patch(suppress_errors=True)
+
+
+def best_switches(device) -> dict:
+    """The switches worth turning on for a DCGAN on ``device`` (measured: benchmarks/RESULTS.md).
+
+    GPU: everything (bf16 where supported, via ``amp="auto"``). CPU: resident data and
+    channels_last only; bf16 is emulated on most CPUs (about 30x slower here) and compiling
+    took minutes for a gain of under 10%.
+    """
+    if torch.device(device).type == "cuda":
+        return dict(resident_data=True, channels_last=True, amp="auto", compile=True)
+    return dict(resident_data=True, channels_last=True)
+
+
+def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmup: int = 3) -> float:
+    """Training rounds per second of ``gan.fit`` on ``sampler``, after ``warmup`` untimed rounds
+    (they absorb compiling and first-call costs). Trains ``gan`` for ``warmup + steps`` rounds."""
+    gan.fit(sampler, steps=warmup, batch_size=batch_size, progress=False)
+    if gan.device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    gan.fit(sampler, steps=steps, batch_size=batch_size, progress=False)
+    if gan.device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps / (time.perf_counter() - t)
