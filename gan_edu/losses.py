@@ -40,13 +40,26 @@ def bce(p, y) -> torch.Tensor:
     return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean()
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0,
+                       fake_label: float = 0.0) -> torch.Tensor:
     r"""D's loss: BCE(D(x), 1) + BCE(D(G(z)), 0) = -V(D,G).
 
     With logits: -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l), so
     the loss is mean softplus(-l_real) + mean softplus(l_fake).
+
+    Label smoothing: with targets y_r for real and y_f for fake data the loss is
+    BCE(D(x), y_r) + BCE(D(G(z)), y_f), where BCE(sigmoid(l), y) = y softplus(-l) + (1 - y) softplus(l).
+    One-sided smoothing uses y_r = 1 - s, y_f = 0; two-sided also y_f = s. With the default
+    labels (1, 0) it is -V(D,G) exactly as above.
     """
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    for name, y in (("real_label", real_label), ("fake_label", fake_label)):
+        if isinstance(y, bool) or not isinstance(y, (int, float)) or not 0 <= y <= 1:
+            raise ValueError(f"{name} must be a number in [0, 1], got {y!r}")
+    if real_label == 1 and fake_label == 0:
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    real = real_label * F.softplus(-real_logits) + (1 - real_label) * F.softplus(real_logits)
+    fake = fake_label * F.softplus(-fake_logits) + (1 - fake_label) * F.softplus(fake_logits)
+    return real.mean() + fake.mean()
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:

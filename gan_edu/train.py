@@ -5,8 +5,16 @@ One *round* of training, as in Goodfellow et al. (2014), Algorithm 1:
 - Step 0: labels. Real data gets the label 1, generated data the label 0.
 - Step 1 (``d_steps`` times): D step. Generate fakes with G kept out of backpropagation
   (``torch.no_grad()``), then one backward pass of BCE(D(x), 1) + BCE(D(G(z)), 0) into D only.
-- Step 2: G step. Push fresh fakes through D and minimise BCE(D(G(z)), 1): the *real* label
-  (the non-saturating loss), or E log(1 - D(G(z))) (the saturating, minimax loss).
+- Step 2 (``g_steps`` times): G step. Push fresh fakes through D and minimise BCE(D(G(z)), 1):
+  the *real* label (the non-saturating loss), or E log(1 - D(G(z))) (the saturating, minimax loss).
+
+That is the *alternating* update: each G step sees the D that was just updated. The
+*simultaneous* update (``update="simultaneous"``) instead computes both gradients from one
+forward pass of the same fakes through the same D, then steps both optimizers: G's gradient
+comes from the D *before* its update (gradient descent-ascent on V(D,G)).
+
+Label smoothing (Salimans et al. 2016) replaces D's targets: one-sided, real 1 -> 1 - s;
+two-sided, also fake 0 -> s. G's step always uses the real label 1.
 """
 from __future__ import annotations
 
@@ -27,10 +35,15 @@ from .data import TensorSampler
 from .device import get_device
 from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 
-__all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES"]
+__all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
 
 OPTIMIZERS = ("adam", "sgd")
 NOISES = ("normal", "uniform")
+UPDATES = ("alternating", "simultaneous")
+LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
+MAX_STEPS_PER_ROUND = 10
+# settings() keys that only the constructor sets: configure() accepts them back unchanged only
+CONSTRUCTION_ONLY = ("betas", "noise", "seed")
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
 
 
@@ -56,6 +69,30 @@ def _check_count(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _check_steps(name: str, value) -> int:
+    """D or G steps per round: an integer from 0 to ``MAX_STEPS_PER_ROUND``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or not 0 <= value <= MAX_STEPS_PER_ROUND):
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_STEPS_PER_ROUND}, got {value!r}")
+    return int(value)
+
+
+def _check_both_steps(d_steps: int, g_steps: int) -> None:
+    if d_steps == 0 and g_steps == 0:
+        raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
+
+
+def _check_smoothing(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 0.5:
+        raise ValueError(f"smoothing must be a number in [0, 0.5), got {value!r}")
+    return float(value)
+
+
+def _jsonable(value):
+    """Tuples as lists (JSON has no tuples), so settings compare equal after a JSON round trip."""
+    return [_jsonable(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 @contextlib.contextmanager
@@ -104,10 +141,18 @@ class GAN:
     """Owns G, D and their optimizers; ``fit`` trains them against each other.
 
     Parameters: ``lr_d``, ``lr_g`` learning rates; ``betas`` Adam's (DCGAN uses (0.5, 0.999));
-    ``loss`` the generator loss (``"non_saturating"`` or ``"saturating"``); ``d_steps`` D steps
-    per G step; ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
-    ``"uniform"`` on [-1, 1]); ``device`` ``"auto"`` (cuda, mps, cpu) or a device name; ``seed``
-    for the noise generator (nets are seeded where they are built: ``seed_everything``).
+    ``loss`` the generator loss (``"non_saturating"`` or ``"saturating"``); ``d_steps`` and
+    ``g_steps`` the D steps then G steps of one round (each 0 to 10, not both 0);
+    ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
+    ``"uniform"`` on [-1, 1]); ``update`` ``"alternating"`` or ``"simultaneous"`` (see the
+    module docstring); ``label_smoothing`` ``"none"``, ``"one_sided"`` or ``"two_sided"`` with
+    amount ``smoothing`` (D's targets 1 - s for real, s for fake when two-sided); ``device``
+    ``"auto"`` (cuda, mps, cpu) or a device name; ``seed`` for the noise generator (nets are
+    seeded where they are built: ``seed_everything``).
+
+    ``settings()`` returns every control as a JSON-serialisable dict whose keys are these
+    parameters' names: ``GAN(G, D, **settings)`` rebuilds the set-up, ``gan.configure(**settings)``
+    applies it to a running GAN.
 
     Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
@@ -121,7 +166,8 @@ class GAN:
                  lr_g: float = 2e-4, betas=(0.5, 0.999), loss: str = "non_saturating",
                  d_steps: int = 1, optimizer: str = "adam", noise: str = "normal",
                  device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
-                 compile=False, resident_data: bool = False):
+                 compile=False, resident_data: bool = False, g_steps: int = 1,
+                 update: str = "alternating", label_smoothing: str = "none", smoothing: float = 0.1):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -134,7 +180,11 @@ class GAN:
                 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.loss = _check_choice("loss", loss, GENERATOR_LOSSES)
-        self.d_steps = _check_count("d_steps", d_steps)
+        self.d_steps, self.g_steps = _check_steps("d_steps", d_steps), _check_steps("g_steps", g_steps)
+        _check_both_steps(self.d_steps, self.g_steps)
+        self.update = _check_choice("update", update, UPDATES)
+        self.label_smoothing = _check_choice("label_smoothing", label_smoothing, LABEL_SMOOTHINGS)
+        self.smoothing = _check_smoothing(smoothing)
         self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
         self.noise_kind = _check_choice("noise", noise, NOISES)
         self.device = get_device(device)
@@ -197,30 +247,56 @@ class GAN:
         self.configure(**changes)
 
     def configure(self, **changes) -> None:
-        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps`` or ``optimizer`` of a (running) GAN.
+        """Change the controls of a (running) GAN: ``lr_d``, ``lr_g``, ``loss``, ``d_steps``,
+        ``g_steps``, ``optimizer``, ``update``, ``label_smoothing``, ``smoothing``.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
-        the next step boundary, never inside ``optimizer.step()``. Each change is recorded in
-        ``history["events"]``. Changing the optimizer starts it afresh (no momentum carried over).
+        the next step boundary, never inside ``optimizer.step()``. Each change of value is
+        recorded in ``history["events"]``. Changing the optimizer starts it afresh (no momentum
+        carried over). The construction-only keys of ``settings()`` (``betas``, ``noise``,
+        ``seed``) are accepted when they equal the GAN's own, so ``configure(**other.settings())``
+        works; a different value raises a ValueError (build a new GAN for it).
         """
         checks = {
             "lr_d": lambda v: _check_lr("lr_d", v), "lr_g": lambda v: _check_lr("lr_g", v),
             "loss": lambda v: _check_choice("loss", v, GENERATOR_LOSSES),
-            "d_steps": lambda v: _check_count("d_steps", v),
+            "d_steps": lambda v: _check_steps("d_steps", v), "g_steps": lambda v: _check_steps("g_steps", v),
             "optimizer": lambda v: _check_choice("optimizer", v, OPTIMIZERS),
+            "update": lambda v: _check_choice("update", v, UPDATES),
+            "label_smoothing": lambda v: _check_choice("label_smoothing", v, LABEL_SMOOTHINGS),
+            "smoothing": _check_smoothing,
         }
-        unknown = set(changes) - set(checks)
+        unknown = set(changes) - set(checks) - set(CONSTRUCTION_ONLY)
         if unknown:
             raise ValueError(f"cannot configure {sorted(unknown)}; settable: {sorted(checks)}")
+        own = self.settings()
+        for name in CONSTRUCTION_ONLY:
+            if name in changes and _jsonable(changes.pop(name)) != own[name]:
+                raise ValueError(f"{name} is fixed when the GAN is built (it is {own[name]!r}); to change "
+                                 f"it, build a new one: GAN(generator, discriminator, **settings)")
         checked = {name: checks[name](value) for name, value in changes.items()}
         with self._pending_lock:
+            steps = {k: self._pending.get(k, getattr(self, k)) for k in ("d_steps", "g_steps")}
+            steps.update({k: v for k, v in checked.items() if k in steps})
+            _check_both_steps(steps["d_steps"], steps["g_steps"])
             self._pending.update(checked)
+
+    def settings(self) -> dict:
+        """Every control as a small JSON-serialisable dict (paste it into a cell to reproduce a
+        demo): ``GAN(G, D, **settings)`` or ``gan.configure(**settings)`` take it back.
+        Changes made with ``configure`` show here once applied (at the next step boundary)."""
+        return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
+                    d_steps=self.d_steps, g_steps=self.g_steps, optimizer=self.optimizer,
+                    noise=self.noise_kind, update=self.update, label_smoothing=self.label_smoothing,
+                    smoothing=self.smoothing, seed=self.seed)
 
     def _apply_pending(self) -> None:
         with self._pending_lock:
             pending, self._pending = self._pending, {}
         for name, value in pending.items():
-            if name == "optimizer" and value != self.optimizer:
+            if value == (self.lr_d if name == "lr_d" else self.lr_g if name == "lr_g" else getattr(self, name)):
+                continue  # not a change: no event
+            if name == "optimizer":
                 lr_d, lr_g = self.lr_d, self.lr_g
                 self.optimizer = value
                 self.opt_d, self.opt_g = self._make_optimizer(self.D, lr_d), self._make_optimizer(self.G, lr_g)
@@ -289,15 +365,23 @@ class GAN:
             raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
         self._validated = True
 
+    def d_labels(self) -> tuple[float, float]:
+        """D's targets (real, fake): (1, 0); one-sided smoothing (1 - s, 0); two-sided (1 - s, s)."""
+        s = self.smoothing
+        return {"none": (1.0, 0.0), "one_sided": (1.0 - s, 0.0), "two_sided": (1.0 - s, s)}[self.label_smoothing]
+
     def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient."""
+        """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient.
+        With label smoothing the targets are ``d_labels()``."""
         with torch.no_grad(), self._autocast():  # keep G out of backpropagation: D's loss must not reach G
             fake = self.G(self.noise(real.shape[0]))
         if not self._validated:
             self._validate(real, fake)
         with self._autocast():
             real_logits, fake_logits = self.D(real), self.D(fake)
-        loss = discriminator_loss(real_logits.float(), fake_logits.float())  # losses in float32
+        real_label, fake_label = self.d_labels()
+        loss = discriminator_loss(real_logits.float(), fake_logits.float(),  # losses in float32
+                                  real_label=real_label, fake_label=fake_label)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._check_finite(loss, self.D, "discriminator")
@@ -315,20 +399,109 @@ class GAN:
         self.opt_g.step()
         return loss.detach()
 
+    def simultaneous_step(self, real: torch.Tensor | None, batch_size: int, update_d: bool = True,
+                          update_g: bool = True):
+        """One simultaneous update: both gradients from one forward pass, then both optimizers step.
+
+        The fakes x_g = G(z) go once through D. D's gradient is that of its (labelled) BCE loss
+        w.r.t. D's parameters only (as if the fakes were detached); G's gradient is that of its
+        loss w.r.t. G's parameters only, through the *same, not yet updated* D. Only then do the
+        optimizers step: (θ_D, θ_G) ← (θ_D - η_D ∇_D L_D, θ_G - η_G ∇_G L_G) at the same point.
+        Returns (loss_d, loss_g, mean D(x), mean D(G(z))) as tensors (None for a net not updated).
+        """
+        with self._autocast():
+            fake = self.G(self.noise(batch_size))
+        if update_d and not self._validated:
+            self._validate(real, fake.detach())
+        with self._autocast():
+            fake_logits = self.D(fake).float()
+            real_logits = self.D(real).float() if update_d else None
+        loss_d = loss_g = None
+        d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
+        if update_d:
+            real_label, fake_label = self.d_labels()
+            loss_d = discriminator_loss(real_logits, fake_logits, real_label=real_label, fake_label=fake_label)
+            d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=update_g, allow_unused=True)
+        if update_g:
+            loss_g = generator_loss(fake_logits, self.loss)
+            g_grads = torch.autograd.grad(loss_g, g_params, allow_unused=True)
+        for flag, net, params, grads, loss, who in ((update_d, self.D, d_params, d_grads if update_d else None, loss_d,
+                                                     "discriminator"),
+                                                    (update_g, self.G, g_params, g_grads if update_g else None, loss_g,
+                                                     "generator")):
+            if flag:
+                for p, g in zip(params, grads):
+                    p.grad = g
+                self._check_finite(loss, net, who)  # both checked before either optimizer steps
+        if update_d:
+            self.opt_d.step()
+        if update_g:
+            self.opt_g.step()
+        d_real = torch.sigmoid(real_logits.detach()).mean() if update_d else None
+        d_fake = torch.sigmoid(fake_logits.detach()).mean() if update_d else None
+        return (None if loss_d is None else loss_d.detach(), None if loss_g is None else loss_g.detach(),
+                d_real, d_fake)
+
     def train_step(self, sampler, batch_size: int = 128) -> dict:
-        """One round: ``d_steps`` D steps then one G step. Returns and records the round's numbers."""
+        """One round: ``d_steps`` D steps then ``g_steps`` G steps. Returns and records the round's numbers.
+
+        With ``update="simultaneous"`` a round is max(d_steps, g_steps) simultaneous steps, D
+        taking part in the first ``d_steps`` of them and G in the first ``g_steps``.
+        In the record, ``loss_d``, ``d_real``, ``d_fake`` are those of the round's last D step
+        and ``loss_g`` that of its last G step; a loss not computed in the round (``d_steps=0``
+        or ``g_steps=0``) is recorded as NaN (a gap in the plots), never as a stale value.
+        """
         with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
-            for _ in range(self.d_steps):
+            return self._round(sampler, batch_size, self.d_steps, self.g_steps, self.update)
+
+    def d_only_step(self, sampler, batch_size: int = 128) -> dict:
+        """One D step as a recorded round (the UI's "D step" button): ``loss_g`` is NaN.
+        Pending ``configure`` changes are applied first."""
+        self._check_round_args(sampler, batch_size)
+        with self.lock, speed.compile_guard(self.compiled):
+            self._apply_pending()
+            return self._round(sampler, batch_size, 1, 0, "alternating")
+
+    def g_only_step(self, batch_size: int = 128) -> dict:
+        """One G step as a recorded round (the UI's "G step" button): ``loss_d``, ``d_real``,
+        ``d_fake`` are NaN. Pending ``configure`` changes are applied first."""
+        batch_size = _check_count("batch_size", batch_size)
+        with self.lock, speed.compile_guard(self.compiled):
+            self._apply_pending()
+            return self._round(None, batch_size, 0, 1, "alternating")
+
+    @staticmethod
+    def _check_round_args(sampler, batch_size) -> int:
+        if not callable(sampler):
+            raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
+        return _check_count("batch_size", batch_size)
+
+    def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
+        """``d_steps`` D steps and ``g_steps`` G steps (alternating or simultaneous), recorded."""
+        loss_d = loss_g = d_real = d_fake = None
+        if update == "simultaneous":
+            for i in range(max(d_steps, g_steps)):
+                real = self._real_batch(sampler, batch_size) if i < d_steps else None
+                ld, lg, dr, df = self.simultaneous_step(real, batch_size, i < d_steps, i < g_steps)
+                if ld is not None:
+                    loss_d, d_real, d_fake = ld, dr, df
+                if lg is not None:
+                    loss_g = lg
+        else:
+            for _ in range(d_steps):
                 loss_d, d_real, d_fake = self.d_step(self._real_batch(sampler, batch_size))
-            loss_g = self.g_step(batch_size)
-            loss_d, loss_g, d_real, d_fake = torch.stack([loss_d, loss_g, d_real, d_fake]).tolist()
-            self.step += 1
-            record = dict(step=self.step, loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
-                          lr_d=self.lr_d, lr_g=self.lr_g)
-            for key in HISTORY_KEYS:
-                self.history[key].append(record[key])
-            return record
+            for _ in range(g_steps):
+                loss_g = self.g_step(batch_size)
+        nan = torch.tensor(math.nan, device=self.device)
+        values = [nan if v is None else v.float() for v in (loss_d, loss_g, d_real, d_fake)]
+        loss_d, loss_g, d_real, d_fake = torch.stack(values).tolist()  # one device sync per round
+        self.step += 1
+        record = dict(step=self.step, loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
+                      lr_d=self.lr_d, lr_g=self.lr_g)
+        for key in HISTORY_KEYS:
+            self.history[key].append(record[key])
+        return record
 
     def fit(self, sampler, steps: int, batch_size: int = 128, callbacks=(), progress: bool = True) -> dict:
         """Train for ``steps`` rounds on batches from ``sampler(batch_size)``; returns ``history``.
@@ -368,8 +541,7 @@ class GAN:
 
     # ------------------------------------------------------------------ checkpoints
     def _settings(self) -> dict:
-        return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
-                    d_steps=self.d_steps, optimizer=self.optimizer, noise=self.noise_kind, seed=self.seed)
+        return self.settings()
 
     def save(self, path) -> Path:
         """Write models, optimizers, settings, history and RNG state to ``path`` atomically
@@ -425,9 +597,9 @@ class GAN:
             except RuntimeError as err:
                 raise ValueError(f"the checkpoint's {name} weights do not fit the net given: {err}") from None
             built.append(given)
-        s = state["settings"]
-        gan = cls(built[0], built[1], lr_d=s["lr_d"], lr_g=s["lr_g"], betas=tuple(s["betas"]), loss=s["loss"],
-                  d_steps=s["d_steps"], optimizer=s["optimizer"], noise=s["noise"], device=device, seed=s["seed"])
+        s = dict(state["settings"])  # older checkpoints lack g_steps, update, label smoothing: defaults
+        s["betas"] = tuple(s["betas"])
+        gan = cls(built[0], built[1], device=device, **s)
         gan.opt_d.load_state_dict(state["opt_d"])
         gan.opt_g.load_state_dict(state["opt_g"])
         gan.step = state["step"]
