@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 __all__ = ["Sampler", "Gaussian1D", "GaussianMixture", "ring", "grid", "TwoMoons", "Spiral",
-           "TensorSampler", "digits", "mnist", "read_idx", "MNIST_FILES", "MNIST_MIRRORS"]
+           "PointCloud", "from_points", "TensorSampler", "digits", "mnist", "read_idx", "MNIST_FILES", "MNIST_MIRRORS"]
 
 
 class Sampler:
@@ -137,6 +137,55 @@ class Spiral(Sampler):
         r = 2 * t / (self.turns * 2 * math.pi)
         xy = torch.stack([r * torch.cos(t), r * torch.sin(t)], 1)
         return xy + self.noise * self._randn(n, 2)
+
+
+class PointCloud(Sampler):
+    """Data from points a student drew or loaded: draw points with replacement, plus jitter.
+
+    p_data = (1/n) Σ_i N(x; point_i, jitter² I): an equal-weight Gaussian mixture centred on
+    the points (so G has a smooth target, not n spikes). ``points`` is a list, NumPy array or
+    tensor of shape (n, 2) (or (n, 1) for 1D data) with n >= 2 finite values.
+    """
+
+    def __init__(self, points, jitter: float = 0.02, seed: int = 0):
+        super().__init__(seed)
+        try:
+            pts = torch.as_tensor(np.asarray(points.detach().cpu() if isinstance(points, torch.Tensor) else points,
+                                             dtype=np.float64), dtype=torch.float32)
+        except (TypeError, ValueError):
+            raise TypeError("points must be a list, NumPy array or tensor of numbers of shape (n, 2) or (n, 1), "
+                            f"got {type(points).__name__}") from None
+        if pts.ndim != 2 or pts.shape[1] not in (1, 2):
+            raise ValueError(f"points must have shape (n, 2) (or (n, 1) for 1D data), got {tuple(pts.shape)}")
+        if len(pts) < 2:
+            raise ValueError(f"need at least 2 points to train on, got {len(pts)}")
+        if not torch.isfinite(pts).all():
+            raise ValueError("points contain NaN or infinite values")
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
+            raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+        self.points, self.jitter = pts, float(jitter)
+        self.data_shape = (pts.shape[1],)
+
+    def sample(self, n):
+        idx = torch.randint(len(self.points), (n,), generator=self.generator)
+        return self.points[idx] + self.jitter * self._randn(n, self.points.shape[1])
+
+    def density(self, x) -> np.ndarray:
+        """p(x) = (1/n) Σ_i N(x; point_i, jitter² I) for points x of shape (..., d); needs jitter > 0."""
+        if self.jitter == 0:
+            raise ValueError("with jitter=0 the data are point masses: they have no density")
+        d = self.points.shape[1]
+        x = np.asarray(x, dtype=float).reshape(-1, d) if d == 1 else np.asarray(x, dtype=float)
+        d2 = ((x[..., None, :] - self.points.double().numpy()) ** 2).sum(-1)
+        return np.exp(-0.5 * d2 / self.jitter**2).mean(-1) / (2 * math.pi * self.jitter**2) ** (d / 2)
+
+    def __len__(self):
+        return len(self.points)
+
+
+def from_points(points, jitter: float = 0.02, seed: int = 0) -> PointCloud:
+    """A sampler from an array of points (n, 2) or (n, 1): see ``PointCloud``."""
+    return PointCloud(points, jitter=jitter, seed=seed)
 
 
 class TensorSampler(Sampler):
