@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
-           "plot_gan_1d", "plot_value_function"]
+           "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d"]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
@@ -125,3 +125,87 @@ def plot_value_function(history: dict, ax=None, smooth: int = 50, title: str = "
     ax.set(xlabel="training round", ylabel="V(D,G) = -loss_d", title=title)
     ax.legend(loc="best", fontsize=8)
     return ax
+
+
+def noise_grid(noise_dim: int, n: int = 15, lim: float = 2.0) -> torch.Tensor:
+    """A regular grid in noise space: z_1, z_2 each take ``n`` evenly spaced values in
+    [-lim, lim] and the other noise coordinates are 0 (the slice of noise space a 2D mesh can
+    show). Shape (n * n, noise_dim), row-major: point ``i * n + j`` is (u[j], u[i], 0, ...),
+    so ``.reshape(n, n, -1)[i]`` is one grid row (z_2 fixed). With ``noise_dim == 1``: the
+    ``n`` points of a line, shape (n, 1). Default lim 2: ±2 standard deviations of N(0, 1)
+    (use lim=1 for uniform noise on [-1, 1])."""
+    if isinstance(noise_dim, bool) or not isinstance(noise_dim, int) or noise_dim < 1:
+        raise ValueError(f"noise_dim must be a positive integer, got {noise_dim!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if not (isinstance(lim, (int, float)) and np.isfinite(lim) and lim > 0):
+        raise ValueError(f"lim must be a positive number, got {lim!r}")
+    u = torch.linspace(-lim, lim, n)
+    if noise_dim == 1:
+        return u.reshape(n, 1)
+    z = torch.zeros(n, n, noise_dim)
+    z[..., 0], z[..., 1] = u[None, :], u[:, None]
+    return z.reshape(n * n, noise_dim)
+
+
+def plot_manifold(gan, ax=None, n: int = 15, lim: float | None = None, title: str = "G's manifold: a noise grid through G",
+                  color: str = "tab:green"):
+    """The generator's "manifold": ``noise_grid`` mapped through G and drawn as a warped mesh,
+    one line per grid row and one per grid column (2n lines; a single curve for 1D noise).
+    Where the mesh is stretched G spreads probability thin, where it is folded or squeezed G
+    piles it up. ``lim`` defaults to 2 for normal noise and 1 for uniform noise. 2D data only."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    if lim is None:
+        lim = 1.0 if getattr(gan, "noise_kind", "normal") == "uniform" else 2.0
+    z = noise_grid(gan.noise_dim, n, lim)
+    x = gan.sample(z=z).numpy()
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"plot_manifold draws 2D data; the generator makes samples of shape {x.shape[1:]}")
+    if gan.noise_dim == 1:
+        ax.plot(x[:, 0], x[:, 1], color=color, lw=1, label="G(z), z on a line")
+    else:
+        mesh = x.reshape(n, n, 2)
+        for i in range(n):
+            ax.plot(mesh[i, :, 0], mesh[i, :, 1], color=color, lw=0.8, alpha=0.8,
+                    label="G(grid in z_1, z_2)" if i == 0 else None)
+            ax.plot(mesh[:, i, 0], mesh[:, i, 1], color=color, lw=0.8, alpha=0.8)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake=None,
+                              title: str = "Optimal vs learned discriminator"):
+    """Two heatmaps side by side on the same grid and colour scale [0, 1]: the optimal
+    D*(x) = p_data / (p_data + p_g) (from ``metrics.optimal_discriminator_on_grid``) and the
+    learned D(x) (e.g. ``gan.discriminate(metrics.grid_points(lim, bins))``), both in the
+    layout of ``metrics.density_on_grid``; optional real (black) / generated (green) samples
+    on top. The gap between the two panels is how far D is from optimal."""
+    from .metrics import _limits
+
+    d_star = np.asarray(torch.as_tensor(d_star).detach().cpu(), dtype=float)
+    bins = d_star.shape[0]
+    d_learned = np.asarray(torch.as_tensor(d_learned).detach().cpu(), dtype=float)
+    if d_star.shape != (bins, bins) or d_learned.size != bins * bins:
+        raise ValueError(f"d_star must be a square (bins, bins) grid and d_learned hold bins * bins values, "
+                         f"got shapes {d_star.shape} and {d_learned.shape}")
+    d_learned = d_learned.reshape(bins, bins)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    lo, hi = _limits(lim)
+    for ax, grid, name in ((axes[0], d_star, "optimal $D^*(x) = p_{data} / (p_{data} + p_g)$"),
+                           (axes[1], d_learned, "learned $D(x)$")):
+        im = ax.imshow(grid, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", vmin=0, vmax=1,
+                       interpolation="nearest")
+        for pts, color, label in ((real, "black", "real"), (fake, "tab:green", "generated")):
+            if pts is not None:
+                pts = torch.as_tensor(pts).detach().cpu().numpy()
+                ax.scatter(pts[:, 0], pts[:, 1], s=3, c=color, alpha=0.4, label=label)
+        ax.set(xlabel="$x_1$", ylabel="$x_2$", title=name, xlim=(lo, hi), ylim=(lo, hi))
+        if real is not None or fake is not None:
+            ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    fig = axes[0].figure
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="D (probability of real)")
+    fig.suptitle(title)
+    return axes
