@@ -25,7 +25,7 @@ from .data import PointCloud
 
 __all__ = ["DrawPad", "pixel_to_data"]
 
-AXES_BOX = (0.12, 0.10, 0.84, 0.82)  # the axes' [left, bottom, width, height] in figure fractions
+AXES_BOX = (0.15, 0.13, 0.80, 0.80)  # the axes' [left, bottom, width, height] in figure fractions
 
 
 def pixel_to_data(px: float, py: float, box, lim) -> tuple[float, float] | None:

@@ -362,9 +362,20 @@ def divergences_on_grid(real, fake, lim, bins: int = 64, bandwidth: float | None
     return out
 
 
-def optimal_discriminator_on_grid(real, fake, lim, bins: int = 64, bandwidth: float | None = None) -> _np.ndarray:
+def optimal_discriminator_on_grid(real, fake, lim, bins: int = 64, bandwidth: float | None = None,
+                                  support: float = 1e-3) -> _np.ndarray:
     r"""D*(x) = p_data(x) / (p_data(x) + p_g(x)) on the grid (``losses.optimal_discriminator``),
-    from the density estimates of ``density_on_grid``; 1/2 where both estimates are 0 (far
-    from all samples, where D* is undefined). Same layout as the densities."""
+    from the density estimates of ``density_on_grid``. Same layout as the densities.
+
+    Far from every sample both densities are ~0 and their ratio is meaningless (it only
+    says which cluster's kernel tail decays slower): D* is undefined there. Cells where
+    p_data + p_g is below ``support`` times its maximum get 1/2, the convention of
+    ``losses.optimal_discriminator`` where both densities are 0 (``support=0``: raw ratio).
+    """
     _, _, p_data, p_g, _ = _pair_densities(real, fake, lim, bins, bandwidth)
-    return _losses.optimal_discriminator(p_data, p_g)
+    if not 0 <= support < 1:
+        raise ValueError(f"support must be in [0, 1), got {support!r}")
+    total = p_data + p_g
+    d_star = _losses.optimal_discriminator(p_data, p_g)
+    d_star[total < support * total.max()] = 0.5
+    return d_star

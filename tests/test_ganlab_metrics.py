@@ -114,5 +114,8 @@ def test_optimal_discriminator_on_grid():
     at = lambda xy: d.reshape(-1)[((pts - torch.tensor(xy)) ** 2).sum(1).argmin()]
     assert at([-1.5, 0]) > 0.99 and at([1.5, 0]) < 0.01
     np.testing.assert_array_equal(d, metrics.optimal_discriminator_on_grid(a, b, 3, bins=30))
+    assert at([0.0, 2.9]) == 0.5  # far from both: undefined, shown as 1/2
+    raw = metrics.optimal_discriminator_on_grid(a, b, 3, bins=30, support=0)
+    assert raw.reshape(-1)[((pts - torch.tensor([-2.9, 2.9])) ** 2).sum(1).argmin()] > 0.99  # a kernel tail ratio
     with pytest.raises(ValueError, match="dimension"):
         metrics.optimal_discriminator_on_grid(a, a[:, :1], 3)
