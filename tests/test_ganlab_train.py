@@ -234,14 +234,16 @@ def test_smoothed_d_step_loss_and_g_step_keeps_the_real_label():
 
 
 def test_one_sided_smoothing_caps_d_on_real_data():
-    """Trained alone, D's optimum on real data is the target 1 - s, not 1."""
+    """Trained alone (G fixed), D's outputs settle at its targets: 1 - s on real data, and s on
+    fakes with two-sided smoothing, instead of 1 and 0."""
     outs = {}
-    for mode in ("none", "one_sided"):
+    for mode in ("none", "one_sided", "two_sided"):
         gan = make_gan(g_steps=0, lr_d=1e-2, label_smoothing=mode, smoothing=0.2)
         gan.fit(data.ring(), 300, 64, progress=False)
-        outs[mode] = sum(gan.history["d_real"][-20:]) / 20
-    assert outs["none"] > 0.95
-    assert 0.75 < outs["one_sided"] < 0.85
+        outs[mode] = [sum(gan.history[k][-20:]) / 20 for k in ("d_real", "d_fake")]
+    assert outs["none"][0] > 0.95 and outs["none"][1] < 0.05
+    assert 0.75 < outs["one_sided"][0] < 0.85 and outs["one_sided"][1] < 0.05
+    assert 0.75 < outs["two_sided"][0] < 0.85 and 0.15 < outs["two_sided"][1] < 0.25  # fakes: target s
 
 
 # ---------------------------------------------------------------------------- settings
