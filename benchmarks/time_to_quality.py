@@ -26,6 +26,8 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--noise-dim", type=int, default=32)
     p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--halve-every", type=int, default=0,
+                   help="halve both learning rates every this many rounds (0: constant; a multiple of --eval-every)")
     p.add_argument("--budget", type=float, default=180.0, help="give up after this many training seconds")
     p.add_argument("--factor", type=float, default=2.0, help="target: FD < factor x floor")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
@@ -59,6 +61,8 @@ def main(argv=None):
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_s += time.perf_counter() - t
+        if args.halve_every and gan.step % args.halve_every == 0:
+            gan.set_lr(d=gan.lr_d / 2, g=gan.lr_g / 2)  # applied at the next round
         t = time.perf_counter()
         fd = metrics.digit_fd(gan.sample(n_eval))
         eval_s += time.perf_counter() - t
