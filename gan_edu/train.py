@@ -197,7 +197,7 @@ class GAN:
         self.configure(**changes)
 
     def configure(self, **changes) -> None:
-        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps`` or ``optimizer`` of a (running) GAN.
+        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps``, ``optimizer`` or ``noise`` of a (running) GAN.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change is recorded in
@@ -208,6 +208,7 @@ class GAN:
             "loss": lambda v: _check_choice("loss", v, GENERATOR_LOSSES),
             "d_steps": lambda v: _check_count("d_steps", v),
             "optimizer": lambda v: _check_choice("optimizer", v, OPTIMIZERS),
+            "noise": lambda v: _check_choice("noise", v, NOISES),
         }
         unknown = set(changes) - set(checks)
         if unknown:
@@ -224,6 +225,8 @@ class GAN:
                 lr_d, lr_g = self.lr_d, self.lr_g
                 self.optimizer = value
                 self.opt_d, self.opt_g = self._make_optimizer(self.D, lr_d), self._make_optimizer(self.G, lr_g)
+            elif name == "noise":
+                self.noise_kind = value  # not setattr: ``noise`` is the sampling method
             elif name in ("lr_d", "lr_g"):
                 for group in (self.opt_d if name == "lr_d" else self.opt_g).param_groups:
                     group["lr"] = value
