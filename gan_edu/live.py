@@ -34,7 +34,7 @@ import torch
 from . import data as _data
 from . import plots
 from .device import seed_everything
-from .losses import generator_loss
+from .losses import GENERATOR_LOSSES, generator_loss
 from .metrics import mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import GAN, _check_choice, _check_count
@@ -51,7 +51,7 @@ DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the 
 GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "loss", "optimizer", "noise")
 N_COVERAGE = 2500  # the protocol's sample count (VEEGAN, PacGAN)
 N_ARROWS = 64      # generated points that carry a gradient arrow
-CURVES_EVERY = 4   # the curves (text-heavy, slower to draw) are redrawn every 4th frame
+CURVES_SECONDS = 2.0  # the curves (text-heavy, several times slower to draw) are redrawn every 2 s
 
 
 def _shutdown(stop: threading.Event, threads: list) -> None:
@@ -77,7 +77,7 @@ class LiveTrainer:
                  loss: str = "non_saturating", optimizer: str = "adam", noise: str = "normal",
                  batch_size: int = 256, noise_dim: int = 2, hidden: int = 128, depth: int = 3,
                  betas=(0.5, 0.999), seed: int = 0, device="cpu", fps: float = 4.0,
-                 max_draw_share: float = 0.1):
+                 max_draw_share: float = 0.12):
         _check_choice("data", data, DATASETS)
         if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
@@ -122,6 +122,8 @@ class LiveTrainer:
         self._view_z = {}
         self._view = None
         self._next_draw = 0.0
+        self._frame_cost = None  # moving average of a frame's drawing time, seconds
+        self._curves_at = 0.0
 
     def _modes(self):
         sampler = self.sampler
@@ -175,8 +177,10 @@ class LiveTrainer:
             self.batch_size = new
             self.gan.history["events"].append((self.gan.step, "batch_size", new))
 
-    def start(self) -> None:
-        """Train in a background thread until ``pause()`` (or a non-finite loss)."""
+    def start(self, steps: int | None = None) -> None:
+        """Train in a background thread until ``pause()``, a non-finite loss, or (if given)
+        ``steps`` more rounds. Returns at once; ``wait()`` blocks until the thread stops."""
+        target = None if steps is None else self.gan.step + _check_count("steps", steps)
         if self.running:
             return
         self._threads[:] = [t for t in self._threads if t.is_alive()]
@@ -184,7 +188,7 @@ class LiveTrainer:
             self._threads[0].join(timeout=10)
         self.message = ""
         self._stop.clear()
-        thread = threading.Thread(target=self._loop, args=(self._stop,), name="gan-edu-live", daemon=True)
+        thread = threading.Thread(target=self._loop, args=(self._stop, target), name="gan-edu-live", daemon=True)
         self._threads[:] = [thread]
         thread.start()
         self._update_status()
@@ -238,8 +242,8 @@ class LiveTrainer:
         return self.gan.history
 
     # ------------------------------------------------------------------ the training thread
-    def _loop(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+    def _loop(self, stop: threading.Event, target: int | None) -> None:
+        while not stop.is_set() and (target is None or self.gan.step < target):
             try:
                 self._apply_batch_size()
                 self.gan.train_step(self.sampler, self.batch_size)
@@ -249,7 +253,16 @@ class LiveTrainer:
                 break
             if time.perf_counter() >= self._next_draw:
                 self.refresh()
+        stop.set()
         self.refresh(force=True)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the training thread stops (``start(steps)`` done, paused or failed);
+        False if it is still running after ``timeout`` seconds."""
+        for t in list(self._threads):
+            if t is not threading.current_thread():
+                t.join(timeout)
+        return not self.running
 
     # ------------------------------------------------------------------ metrics and view
     def record_coverage(self) -> dict | None:
@@ -262,15 +275,17 @@ class LiveTrainer:
         self.coverage["high_quality"].append(cov["high_quality"])
         return cov
 
-    def generator_arrows(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Points x = G(z) and -dL_G/dx there (the G loss of the current kind, through the current D):
-        the direction the generator's update pushes each sample. Gradients are taken with
-        ``torch.autograd.grad`` with respect to x only: no parameter's .grad, no optimizer state."""
+    def generator_arrows(self, z: torch.Tensor, loss: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Points x = G(z) and -dL_G/dx there (``loss``: the G loss, default the GAN's current one,
+        through the current D): the direction the generator's update pushes each sample. Gradients
+        are taken with ``torch.autograd.grad`` with respect to x only: no parameter's .grad, no
+        optimizer state is touched."""
         gan = self.gan
+        kind = gan.loss if loss is None else _check_choice("loss", loss, GENERATOR_LOSSES)
         with gan.lock:
             x = gan.sample(z=z).to(gan.device).requires_grad_(True)
             with torch.enable_grad():
-                loss = generator_loss(gan.D(x).float().reshape(-1, 1), gan.loss)
+                loss = generator_loss(gan.D(x).float().reshape(-1, 1), kind)
                 (grad,) = torch.autograd.grad(loss, x)
         return x.detach().cpu(), -grad.cpu()
 
@@ -284,18 +299,20 @@ class LiveTrainer:
         if self._view is None or self._view.sampler is not self.sampler:
             self._view = LiveView(self)
         view = self._view.update(self, curves)
-        return view.png(view.field), (view.png(view.curves) if curves else None)
+        return view.field_png(), (view.png(view.curves) if curves else None)
 
     def refresh(self, force: bool = False) -> None:
         """Record coverage and redraw the widget's images and status (if a widget exists). Without
-        ``force``: at most ``fps`` frames per second, the curves every ``CURVES_EVERY`` frames, and
+        ``force``: at most ``fps`` frames per second, the curves every ``CURVES_SECONDS``, and
         frames spaced so that drawing takes at most ``max_draw_share`` of the time."""
         now = time.perf_counter()
         if not force and now < self._next_draw:
             return
         self.record_coverage()
         if self._ui is not None:
-            curves = force or self.frames % CURVES_EVERY == 0
+            curves = force or now - self._curves_at >= CURVES_SECONDS
+            if curves:
+                self._curves_at = now
             field, curves_png = self.render(curves)
             self._ui["image"].value = field
             if curves_png is not None:
@@ -304,8 +321,10 @@ class LiveTrainer:
         took = time.perf_counter() - now
         self.frames += 1
         self.draw_seconds += took
-        average = self.draw_seconds / self.frames
-        self._next_draw = time.perf_counter() + max(1 / self.fps, average * (1 / self.max_draw_share - 1))
+        if not force:  # forced frames (start, reset, first build) are not typical: leave them out
+            self._frame_cost = took if self._frame_cost is None else 0.7 * self._frame_cost + 0.3 * took
+        cost = 0.0 if self._frame_cost is None else self._frame_cost
+        self._next_draw = time.perf_counter() + max(1 / self.fps, cost * (1 / self.max_draw_share - 1))
 
     def status(self) -> str:
         """The status line: round, the optimizers' learning rates now in effect, state, message."""
@@ -419,7 +438,7 @@ class LiveView:
         self.label = DATASETS[trainer.settings["data"]][0]
         if split:  # two images: the samples panel (cheap, every frame) and the curves (text-heavy, less often)
             self.fig = None
-            self.field, self.curves = Figure(figsize=(5.4, 4.8), dpi=64), Figure(figsize=(8.6, 4.8), dpi=64)
+            self.field, self.curves = Figure(figsize=(5.4, 4.8), dpi=80), Figure(figsize=(8.6, 4.8), dpi=64)
             FigureCanvasAgg(self.field), FigureCanvasAgg(self.curves)
         else:  # one figure for the notebook
             self.fig = Figure(figsize=(14, 4.8), dpi=72)
@@ -456,6 +475,16 @@ class LiveView:
             self.cov_lines = None
             self.ax_cov.text(0.5, 0.5, f"no modes to count\nfor {self.label}", ha="center", va="center")
             self.ax_cov.set(title="Mode coverage", xticks=[], yticks=[])
+        self.split, self._background = split, None
+        if split:  # blitting: axes, ticks, legend drawn once; each frame redraws only these artists
+            if self.dim == 2:
+                self.animated = [self.heat, self.ax_data.collections[0], self.fake, self.quiver]
+            else:
+                self.animated = list(self.ax_data.patches) + [self.d_line, self.quiver]
+                self.ax_data.set_ylim(0, 2.0)
+            for artist in self.animated:
+                artist.set_animated(True)
+            self.ax_data.set_title(f"{self.label}: samples, D(x), G's gradient")
 
     @staticmethod
     def _d_grid(trainer, n: int = 48) -> torch.Tensor:
@@ -472,7 +501,8 @@ class LiveView:
             d = self._d_grid(trainer) if self.dim == 2 else gan.discriminate(self.x[:, None])
             hist = {k: list(v) for k, v in gan.history.items()} if curves else None
             step = gan.step
-        self.ax_data.set_title(f"{self.label}, round {step}")
+        if not self.split:
+            self.ax_data.set_title(f"{self.label}, round {step}")
         if self.dim == 2:
             self.heat.set_data(d.numpy())
             self.fake.set_offsets(fake.numpy())
@@ -485,7 +515,8 @@ class LiveView:
                                       range=(float(self.x[0]), float(self.x[-1])), density=True)
             for rect, h in zip(self.ax_data.patches, heights):
                 rect.set_height(h)
-            self.ax_data.set_ylim(0, max(1.0, float(heights.max()) * 1.05))
+            if not self.split:
+                self.ax_data.set_ylim(0, max(1.0, float(heights.max()) * 1.05))
             self.quiver.set_offsets(np.stack([at[:, 0].numpy(), np.full(len(at), 0.03)], 1))
             v = plots.arrow_lengths(arrows, 1.0)
             self.quiver.set_UVC(v[:, 0], 0 * v[:, 0])
@@ -512,6 +543,25 @@ class LiveView:
             self.cov_lines[0].set_data(cov["step"], cov["modes"])
             self.cov_lines[1].set_data(cov["step"], [100 * q for q in cov["high_quality"]])
             self.ax_cov.set_xlim(0, max(1, cov["step"][-1]))
+
+    def field_png(self) -> bytes:
+        """The samples panel as PNG: restore the cached background, draw the moving artists."""
+        if not self.split:
+            return self.png(self.field)
+        canvas = self.field.canvas
+        if self._background is None:
+            canvas.draw()  # everything but the animated artists
+            self._background = canvas.copy_from_bbox(self.field.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+            buf, format="png", compress_level=1)
+        return buf.getvalue()
 
     @staticmethod
     def png(fig) -> bytes:

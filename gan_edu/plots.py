@@ -174,5 +174,5 @@ def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode cove
     ax2.set(ylim=(0, 102), ylabel="% high quality")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="lower right", fontsize=7)
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7)
     return ax

@@ -112,6 +112,14 @@ def test_pause_stops_steps(trainer):
     assert wait_for(lambda: trainer.gan.step > before)
 
 
+def test_start_for_a_number_of_steps(trainer):
+    trainer.start(steps=7)
+    assert trainer.wait(timeout=30)
+    assert trainer.gan.step == 7 and not trainer.running
+    with pytest.raises(ValueError, match="steps"):
+        trainer.start(steps=0)
+
+
 def test_step_button_and_reset(trainer):
     first = [p.detach().clone() for p in trainer.gan.G.parameters()]
     trainer.widget()
