@@ -187,6 +187,8 @@ class LiveTrainer:
         if self._threads:  # a pause still finishing its round
             self._threads[0].join(timeout=10)
         self.message = ""
+        if not self._finalizer.alive:  # started again after close()
+            self._finalizer = weakref.finalize(self, _shutdown, self._stop, self._threads)
         self._stop.clear()
         thread = threading.Thread(target=self._loop, args=(self._stop, target), name="gan-edu-live", daemon=True)
         self._threads[:] = [thread]

@@ -142,6 +142,8 @@ def test_notebook04_live_training_in_chromium(tmp_path):
                 text = wait_status(page, lambda t: step_of(t) > changed + 5, 30,
                                    "training to continue after the change")
                 assert "running" in text and "lr_D=0.005 " in text and "lr_G=0.001 " in text
+                page.locator(".gan-edu-status").first.evaluate("e => e.scrollIntoView()")  # the whole playground
+                page.wait_for_timeout(500)
                 page.screenshot(path=str(ARTIFACTS / "browser_notebook04.png"), full_page=False)
                 page.locator(".gan-edu-pause").first.click()
                 wait_status(page, lambda t: "paused" in t, 30, "the Pause button to stop training")
