@@ -51,7 +51,7 @@ DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the 
 GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "loss", "optimizer", "noise")
 N_COVERAGE = 2500  # the protocol's sample count (VEEGAN, PacGAN)
 N_ARROWS = 64      # generated points that carry a gradient arrow
-CURVES_SECONDS = 2.0  # the curves (text-heavy, several times slower to draw) are redrawn every 2 s
+CURVES_SECONDS = 3.0  # the curves (text-heavy, several times slower to draw) are redrawn every 3 s
 
 
 def _shutdown(stop: threading.Event, threads: list) -> None:
@@ -77,7 +77,7 @@ class LiveTrainer:
                  loss: str = "non_saturating", optimizer: str = "adam", noise: str = "normal",
                  batch_size: int = 256, noise_dim: int = 2, hidden: int = 128, depth: int = 3,
                  betas=(0.5, 0.999), seed: int = 0, device="cpu", fps: float = 4.0,
-                 max_draw_share: float = 0.12):
+                 max_draw_share: float = 0.1):
         _check_choice("data", data, DATASETS)
         if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
@@ -468,6 +468,8 @@ class LiveView:
         empty = dict(step=[], loss_d=[], loss_g=[], d_real=[], d_fake=[], events=[])
         plots.plot_history(empty, ax=[self.ax_loss, self.ax_d], title="Losses")
         self.ax_loss.set_xlabel("")
+        for ax in (self.ax_loss, self.ax_d):  # loc="best" searches the curves for a free spot: slow
+            ax.get_legend().set_loc("upper right")
         self.markers = []
         if trainer.modes is not None:
             plots.plot_coverage({"step": [], "modes": [], "high_quality": []}, len(trainer.modes), ax=self.ax_cov,
