@@ -254,9 +254,16 @@ class LiveTrainer:
                 stop.set()
                 break
             if time.perf_counter() >= self._next_draw:
-                self.refresh()
+                self._refresh_safely()
         stop.set()
-        self.refresh(force=True)
+        self._refresh_safely(force=True)
+
+    def _refresh_safely(self, force: bool = False) -> None:
+        try:
+            self.refresh(force)
+        except Exception as err:  # a drawing problem must not stop (or kill) the training
+            self.message = f"view not updated: {type(err).__name__}: {err}"
+            self._next_draw = time.perf_counter() + 1.0
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the training thread stops (``start(steps)`` done, paused or failed);
@@ -287,8 +294,8 @@ class LiveTrainer:
         with gan.lock:
             x = gan.sample(z=z).to(gan.device).requires_grad_(True)
             with torch.enable_grad():
-                loss = generator_loss(gan.D(x).float().reshape(-1, 1), kind)
-                (grad,) = torch.autograd.grad(loss, x)
+                loss_g = generator_loss(gan.D(x).float().reshape(-1, 1), kind)
+                (grad,) = torch.autograd.grad(loss_g, x)
         return x.detach().cpu(), -grad.cpu()
 
     def figure(self):
@@ -381,7 +388,8 @@ class LiveTrainer:
             button.on_click(lambda _, act=actions[name]: self._on_button(act))
         status = w.Label(value="", layout=w.Layout(width="100%"))
         status.add_class("gan-edu-status")
-        image, curves = w.Image(format="png"), w.Image(format="png")
+        natural = lambda inches, dpi: w.Layout(width=f"{round(inches * dpi)}px", align_self="flex-start")
+        image, curves = w.Image(format="png", layout=natural(5.4, 80)), w.Image(format="png", layout=natural(8.6, 64))
         panel = w.VBox([w.HBox(list(buttons.values()))] + list(controls.values()))
         box = w.VBox([status, w.HBox([panel, image]), curves])
         self._ui = dict(box=box, controls=controls, buttons=buttons, status=status, image=image, curves=curves)

@@ -169,6 +169,20 @@ def test_bad_values_are_refused_without_stopping(trainer):
         LiveTrainer(data="rings")
 
 
+def test_a_failing_view_does_not_stop_training(trainer, monkeypatch):
+    trainer.widget()
+
+    def broken(curves=True):
+        raise RuntimeError("no canvas")
+
+    monkeypatch.setattr(trainer, "render", broken)
+    trainer.fps, trainer.max_draw_share = 50, 1.0
+    trainer.start()
+    assert wait_for(lambda: "view not updated" in trainer.message)
+    at = trainer.gan.step
+    assert wait_for(lambda: trainer.gan.step > at + 2) and trainer.running
+
+
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_dataset_draws(name):
     t = LiveTrainer(data=name, hidden=8, depth=1, batch_size=16)
