@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
-           "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d"]
+           "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
+           "plot_discriminator_2d", "plot_coverage", "arrow_lengths"]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
@@ -209,3 +210,53 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="D (probability of real)")
     fig.suptitle(title)
     return axes
+
+
+def plot_discriminator_2d(d_grid, lim: float, real, fake, arrows_at=None, arrows=None, ax=None,
+                          title: str = "", colorbar: bool = True):
+    """D(x) as a heatmap on the square [-lim, lim]² (``d_grid[i, j]`` at row y_i, column x_j),
+    real (black) and generated (green) samples on top, and optional arrows ``arrows`` drawn at
+    the points ``arrows_at``: where the generator's gradient pushes its samples."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    d_grid = torch.as_tensor(d_grid).detach().cpu().numpy()
+    im = ax.imshow(d_grid, origin="lower", extent=(-lim, lim, -lim, lim), cmap="RdBu", vmin=0, vmax=1,
+                   alpha=0.55, interpolation="bilinear")
+    real, fake = (torch.as_tensor(a).detach().cpu().numpy() for a in (real, fake))
+    ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.35, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="tab:green", alpha=0.5, label="generated")
+    if arrows is not None and len(arrows):
+        at, v = torch.as_tensor(arrows_at).detach().cpu().numpy(), arrow_lengths(arrows, 0.15 * lim)
+        ax.quiver(at[:, 0], at[:, 1], v[:, 0], v[:, 1], angles="xy", scale_units="xy", scale=1,
+                  width=0.004, color="tab:orange", label="G's gradient step")
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="D(x)")
+    return ax
+
+
+def arrow_lengths(vectors, longest: float) -> np.ndarray:
+    """Scale ``vectors`` (n, d) together so that the longest one has length ``longest``."""
+    v = torch.as_tensor(vectors).detach().float().cpu().numpy()
+    norm = float(np.linalg.norm(v, axis=1).max()) if len(v) else 0.0
+    return v * (longest / norm) if norm > 0 else v
+
+
+def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode coverage"):
+    """Modes recovered (of ``n_modes``) and the fraction of high-quality samples over training
+    (``coverage`` has lists ``step``, ``modes``, ``high_quality``; see ``metrics.mode_coverage``)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    steps = coverage["step"]
+    ax.plot(steps, coverage["modes"], color="tab:green", marker=".", label="modes recovered")
+    ax.set(xlabel="training round", ylabel=f"modes recovered (of {n_modes})", ylim=(-0.3, n_modes + 0.3),
+           title=title)
+    ax2 = ax.twinx()
+    ax2.plot(steps, [100 * q for q in coverage["high_quality"]], color="tab:purple", ls="--",
+             label="high-quality samples (%)")
+    ax2.set(ylim=(0, 102), ylabel="% high quality")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7)
+    return ax

@@ -43,7 +43,7 @@ UPDATES = ("alternating", "simultaneous")
 LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
 MAX_STEPS_PER_ROUND = 10
 # settings() keys that only the constructor sets: configure() accepts them back unchanged only
-CONSTRUCTION_ONLY = ("betas", "noise", "seed")
+CONSTRUCTION_ONLY = ("betas", "seed")
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
 
 
@@ -248,12 +248,12 @@ class GAN:
 
     def configure(self, **changes) -> None:
         """Change the controls of a (running) GAN: ``lr_d``, ``lr_g``, ``loss``, ``d_steps``,
-        ``g_steps``, ``optimizer``, ``update``, ``label_smoothing``, ``smoothing``.
+        ``g_steps``, ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change of value is
         recorded in ``history["events"]``. Changing the optimizer starts it afresh (no momentum
-        carried over). The construction-only keys of ``settings()`` (``betas``, ``noise``,
+        carried over). The construction-only keys of ``settings()`` (``betas``,
         ``seed``) are accepted when they equal the GAN's own, so ``configure(**other.settings())``
         works; a different value raises a ValueError (build a new GAN for it).
         """
@@ -265,6 +265,7 @@ class GAN:
             "update": lambda v: _check_choice("update", v, UPDATES),
             "label_smoothing": lambda v: _check_choice("label_smoothing", v, LABEL_SMOOTHINGS),
             "smoothing": _check_smoothing,
+            "noise": lambda v: _check_choice("noise", v, NOISES),
         }
         unknown = set(changes) - set(checks) - set(CONSTRUCTION_ONLY)
         if unknown:
@@ -294,12 +295,14 @@ class GAN:
         with self._pending_lock:
             pending, self._pending = self._pending, {}
         for name, value in pending.items():
-            if value == (self.lr_d if name == "lr_d" else self.lr_g if name == "lr_g" else getattr(self, name)):
+            if value == self.settings()[name]:
                 continue  # not a change: no event
             if name == "optimizer":
                 lr_d, lr_g = self.lr_d, self.lr_g
                 self.optimizer = value
                 self.opt_d, self.opt_g = self._make_optimizer(self.D, lr_d), self._make_optimizer(self.G, lr_g)
+            elif name == "noise":
+                self.noise_kind = value  # not setattr: ``noise`` is the sampling method
             elif name in ("lr_d", "lr_g"):
                 for group in (self.opt_d if name == "lr_d" else self.opt_g).param_groups:
                     group["lr"] = value
