@@ -7,7 +7,8 @@ import torch
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
-           "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths"]
+           "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths",
+           "plot_value_gap"]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
@@ -223,7 +224,7 @@ def plot_d_heatmap(gan, lim, ax=None, bins: int = 64, real=None, fake=None, titl
     lo, hi = _limits(lim)
     d = gan.discriminate(grid_points(lim, bins)).numpy().reshape(bins, bins)
     im = ax.imshow(d, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", vmin=0, vmax=1,
-                   interpolation="bilinear")
+                   interpolation="nearest")
     for pts, color, label in ((real, "black", "real"), (fake, "tab:green", "generated")):
         if pts is not None:
             pts = torch.as_tensor(pts).detach().cpu().numpy()
@@ -301,5 +302,22 @@ def plot_parameter_paths(paths: dict, ax=None, equilibrium=(0.0, 0.0), xlabel: s
     if equilibrium is not None:
         ax.plot(*equilibrium, "*", color="black", ms=12, label="equilibrium")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, aspect="equal")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_value_gap(track: dict, ax=None, title: str = "V(D, G) of the learned D vs the optimal D*"):
+    """From a ``metrics.DivergenceTracker(..., with_d=True)``'s ``history``: V(D*, G) =
+    -log 4 + 2 JSD (what the optimal D would reach) and V(D, G) of the learned D, both on the
+    grid, with the equilibrium -log 4. The gap V(D*, G) - V(D, G) >= 0 is how far D is from
+    optimal, measured in the game's own currency."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    steps = np.asarray(track["step"])
+    ax.plot(steps, track["v_star"], color="tab:red", label="V(D*, G) = -log 4 + 2 JSD")
+    ax.plot(steps, track["v"], color="tab:blue", label="V(D, G), learned D")
+    ax.fill_between(steps, track["v"], track["v_star"], color="tab:gray", alpha=0.25, label="gap: D is not optimal")
+    ax.axhline(-np.log(4), color="black", ls=":", lw=1, label="-log 4 (p_g = p_data)")
+    ax.set(xlabel="training round", ylabel="value on the grid (nats)", title=title)
     ax.legend(loc="best", fontsize=8)
     return ax

@@ -104,3 +104,12 @@ def test_tracker_noise_follows_the_prior_and_bad_arguments():
             metrics.DivergenceTracker(torch.zeros(4, 2), **{"lim": 3, **bad})
     with pytest.raises(ValueError):
         metrics.DivergenceTracker(torch.zeros(4, 3), 3)
+
+
+def test_value_gap_plots_both_values():
+    track = dict(step=[0, 1], v=[-2.0, -1.5], v_star=[-1.0, -1.2])
+    ax = plots.plot_value_gap(track)
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines["V(D, G), learned D"] == [-2.0, -1.5] and lines["V(D*, G) = -log 4 + 2 JSD"] == [-1.0, -1.2]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    plt.close("all")
