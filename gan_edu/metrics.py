@@ -379,3 +379,64 @@ def optimal_discriminator_on_grid(real, fake, lim, bins: int = 64, bandwidth: fl
     d_star = _losses.optimal_discriminator(p_data, p_g)
     d_star[total < support * total.max()] = 0.5
     return d_star
+
+
+# ---------------------------------------------------------------------------- tracking during fit
+__all__ += ["DivergenceTracker"]
+
+
+class DivergenceTracker:
+    """A ``fit`` callback recording the grid estimates every ``every`` rounds (and at round 0
+    when called before training): ``tracker(gan)``.
+
+    ``real``: a fixed set of real samples (n, 1 or 2); ``lim``, ``bins``, ``bandwidth``: the grid
+    of ``divergences_on_grid``. G's samples come from ``n`` *fixed* noise draws (seeded by
+    ``seed``, drawn once from the GAN's prior): the GAN's own noise generator is not touched, so
+    tracking does not change the training, and the curves show G changing, not sampling noise.
+    With ``modes`` and ``std`` it also records ``mode_coverage`` (``modes``, ``of``,
+    ``high_quality``); with ``with_d=True`` also V(D, G) on the grid for the learned D (``v``).
+    ``history`` holds one list per quantity, plus ``step``.
+    """
+
+    def __init__(self, real, lim, every: int = 100, n: int = 2500, bins: int = 64, bandwidth: float | None = None,
+                 modes=None, std: float | None = None, with_d: bool = False, seed: int = 0):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer (rounds between records), got {every!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer (samples per record), got {n!r}")
+        if (modes is None) != (std is None):
+            raise ValueError("give both modes and std (for mode coverage) or neither")
+        self.real = torch.as_tensor(real).detach().float().cpu()
+        _as_points(self.real, "real")
+        _limits(lim)
+        self.lim, self.every, self.n, self.bins, self.bandwidth = lim, every, n, bins, bandwidth
+        self.modes, self.std, self.with_d, self.seed = modes, std, with_d, seed
+        self._z = None
+        self.history: dict[str, list] = {"step": []}
+
+    def noise(self, gan) -> torch.Tensor:
+        """The tracker's fixed noise, drawn from the GAN's prior with the tracker's own seed."""
+        if self._z is None or self._z.shape[1] != gan.noise_dim:
+            g = torch.Generator().manual_seed(self.seed)
+            if getattr(gan, "noise_kind", "normal") == "uniform":
+                self._z = torch.rand(self.n, gan.noise_dim, generator=g) * 2 - 1
+            else:
+                self._z = torch.randn(self.n, gan.noise_dim, generator=g)
+        return self._z
+
+    def __call__(self, gan) -> None:
+        if gan.step % self.every:
+            return
+        fake = gan.sample(z=self.noise(gan))
+        d = None
+        if self.with_d:
+            d = gan.discriminate(grid_points(self.lim, self.bins, dim=self.real.shape[1]))
+        record = {"step": gan.step, **divergences_on_grid(self.real, fake, self.lim, self.bins, self.bandwidth, d=d)}
+        if self.modes is not None:
+            cov = mode_coverage(fake, self.modes, self.std)
+            record.update(modes=cov["modes"], of=cov["of"], high_quality=cov["high_quality"])
+        for key, value in record.items():
+            if key == "of":
+                self.history["of"] = value
+            else:
+                self.history.setdefault(key, []).append(value)

@@ -7,7 +7,9 @@ import torch
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
-           "plot_discriminator_2d", "plot_coverage", "arrow_lengths"]
+           "plot_discriminator_2d", "plot_coverage", "arrow_lengths",
+           "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths",
+           "plot_value_gap"]
 
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
@@ -259,4 +261,113 @@ def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode cove
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7)
+
+
+def plot_d_heatmap(gan, lim, ax=None, bins: int = 64, real=None, fake=None, title: str = "D(x) and the samples"):
+    """The learned D(x) = sigmoid(logit) on the grid of ``metrics.grid_points(lim, bins)`` as a
+    heatmap (red: "real", blue: "fake", white: 1/2), with optional real (black) and generated
+    (green) samples on top. 2D data only. Returns the axes."""
+    from .metrics import _limits, grid_points
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    lo, hi = _limits(lim)
+    d = gan.discriminate(grid_points(lim, bins)).numpy().reshape(bins, bins)
+    im = ax.imshow(d, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", vmin=0, vmax=1,
+                   interpolation="nearest")
+    for pts, color, label in ((real, "black", "real"), (fake, "tab:green", "generated")):
+        if pts is not None:
+            pts = torch.as_tensor(pts).detach().cpu().numpy()
+            ax.scatter(pts[:, 0], pts[:, 1], s=3, c=color, alpha=0.5, label=label)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, xlim=(lo, hi), ylim=(lo, hi), aspect="equal")
+    if real is not None or fake is not None:
+        ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="D(x)")
+    return ax
+
+
+def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, mesh: int = 15, z=None,
+                      title: str = ""):
+    """One moment of a 2D GAN, two panels: D's heatmap with real and ``n`` generated samples
+    (``plot_d_heatmap``), and G's manifold (``plot_manifold``, a ``mesh`` x ``mesh`` noise grid)
+    drawn over the real data. ``z`` fixes the noise of the samples (else ``gan.sample(n)``,
+    which draws from the GAN's own noise generator). Returns the two axes."""
+    from .metrics import _limits
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    fake = gan.sample(z=z) if z is not None else gan.sample(n)
+    prefix = f"{title}: " if title else ""
+    plot_d_heatmap(gan, lim, ax=axes[0], bins=bins, real=real, fake=fake, title=f"{prefix}D(x) and the samples")
+    pts = torch.as_tensor(real).detach().cpu().numpy()
+    axes[1].scatter(pts[:, 0], pts[:, 1], s=3, c="black", alpha=0.3, label="real")
+    plot_manifold(gan, ax=axes[1], n=mesh, title=f"{prefix}G's manifold")
+    lo, hi = _limits(lim)
+    axes[1].set(xlim=(lo, hi), ylim=(lo, hi))
+    return axes
+
+
+def plot_divergence_curves(track: dict, axes=None, title: str = "Divergences and mode coverage over training"):
+    """Two panels from a ``metrics.DivergenceTracker``'s ``history`` (or any dict of lists with
+    ``step``, ``kl``, ``reverse_kl``, ``js`` and optionally ``modes``, ``of``, ``high_quality``):
+    left, KL(p_data || p_g), KL(p_g || p_data) and JSD (with its ceiling log 2) on a log scale;
+    right, modes recovered (left axis) and the fraction of high-quality samples (twin axis)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+    steps = np.asarray(track["step"])
+    ax = axes[0]
+    ax.plot(steps, track["kl"], color="tab:red", label="KL(p_data || p_g): misses modes?")
+    ax.plot(steps, track["reverse_kl"], color="tab:blue", label="KL(p_g || p_data): mass off the data?")
+    ax.plot(steps, track["js"], color="tab:purple", label="JSD(p_data || p_g)")
+    ax.axhline(np.log(2), color="tab:purple", ls=":", lw=1, label="log 2 (JSD's maximum)")
+    ax.set(xlabel="training round", ylabel="estimate (nats, log scale)", yscale="log", title=title)
+    ax.legend(loc="best", fontsize=8)
+    ax = axes[1]
+    if "modes" in track:
+        ax.step(steps, track["modes"], where="post", color="black", label="modes recovered")
+        ax.set(ylim=(-0.3, track.get("of", max(track["modes"], default=1)) + 0.3))
+    ax.set(xlabel="training round", ylabel="modes recovered", title="Mode coverage")
+    handles, labels = ax.get_legend_handles_labels()
+    if "high_quality" in track:
+        ax2 = ax.twinx()
+        ax2.plot(steps, track["high_quality"], color="tab:green", label="high-quality fraction")
+        ax2.set(ylim=(0, 1.05), ylabel="fraction of high-quality samples")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="lower right", fontsize=8)
+    return axes
+
+
+def plot_parameter_paths(paths: dict, ax=None, equilibrium=(0.0, 0.0), xlabel: str = "$\\theta$ (G's parameter)",
+                         ylabel: str = "$\\psi$ (D's parameter)", title: str = "Training paths in parameter space"):
+    """Paths of two parameters during training, one line per name in ``paths`` (each an (n, 2)
+    array of (x, y) per step), with start (circle), end (square) and the ``equilibrium`` (star)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    for name, path in paths.items():
+        path = np.asarray(path, dtype=float).reshape(-1, 2)
+        (line,) = ax.plot(path[:, 0], path[:, 1], lw=1, label=name)
+        ax.plot(*path[0], "o", color=line.get_color(), ms=6)
+        ax.plot(*path[-1], "s", color=line.get_color(), ms=6)
+    if equilibrium is not None:
+        ax.plot(*equilibrium, "*", color="black", ms=12, label="equilibrium")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, aspect="equal")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_value_gap(track: dict, ax=None, title: str = "V(D, G) of the learned D vs the optimal D*"):
+    """From a ``metrics.DivergenceTracker(..., with_d=True)``'s ``history``: V(D*, G) =
+    -log 4 + 2 JSD (what the optimal D would reach) and V(D, G) of the learned D, both on the
+    grid, with the equilibrium -log 4. The gap V(D*, G) - V(D, G) >= 0 is how far D is from
+    optimal, measured in the game's own currency."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    steps = np.asarray(track["step"])
+    ax.plot(steps, track["v_star"], color="tab:red", label="V(D*, G) = -log 4 + 2 JSD")
+    ax.plot(steps, track["v"], color="tab:blue", label="V(D, G), learned D")
+    ax.fill_between(steps, track["v"], track["v_star"], color="tab:gray", alpha=0.25, label="gap: D is not optimal")
+    ax.axhline(-np.log(4), color="black", ls=":", lw=1, label="-log 4 (p_g = p_data)")
+    ax.set(xlabel="training round", ylabel="value on the grid (nats)", title=title)
+    ax.legend(loc="best", fontsize=8)
     return ax
