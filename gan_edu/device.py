@@ -47,7 +47,7 @@ def describe_device(device: str | torch.device = "auto") -> str:
         return f"GPU: {torch.cuda.get_device_name(dev)} (cuda)"
     if dev.type == "mps":
         return "GPU: Apple silicon (mps)"
-    return f"no GPU: running on CPU ({torch.get_num_threads()} threads), with smaller sizes"
+    return f"no GPU: running on CPU ({torch.get_num_threads()} threads)"
 
 
 def seed_everything(seed: int = 0) -> None:
