@@ -346,10 +346,10 @@ class LiveTrainer:
         if points.shape[1] != self.dim:
             self.message = f"the drawn points are {points.shape[1]}D, the nets {self.dim}D: press Reset"
             return
-        self.points = points
-        self.sampler = self._make_sampler(self.seed)
-        self._set_view_real()
         self.gan.history["events"].append((self.gan.step, "data", f"{len(points)} drawn points"))
+        self.points = points
+        self._set_view_real()
+        self.sampler = self._make_sampler(self.seed)
         self.message = ""
 
     # ------------------------------------------------------------------ training
