@@ -555,7 +555,9 @@ class LiveTrainer:
     def refresh(self, force: bool = False) -> None:
         """Record the metrics and redraw the widget's images and status (if a widget exists).
         Without ``force``: at most ``fps`` frames per second, the curves every ``CURVES_SECONDS``,
-        and frames spaced so that drawing takes at most ``max_draw_share`` of the time."""
+        and frames spaced so that drawing takes at most ``max_draw_share`` of the time: after a
+        frame, training runs for at least its drawing time (or the recent average, if larger)
+        times (1 / max_draw_share - 1)."""
         now = time.perf_counter()
         if not force and now < self._next_draw:
             return
@@ -577,6 +579,8 @@ class LiveTrainer:
         if not force:  # forced frames (start, reset, first build) are not typical: leave them out
             self._frame_cost = took if self._frame_cost is None else 0.7 * self._frame_cost + 0.3 * took
         cost = 0.0 if self._frame_cost is None else self._frame_cost
+        if not force:  # an expensive frame (the curves, every few seconds) is paid back in full
+            cost = max(cost, took)
         self._next_draw = time.perf_counter() + max(1 / self.fps, cost * (1 / self.max_draw_share - 1))
 
     def status(self) -> str:
