@@ -531,7 +531,11 @@ class LiveTrainer:
         """One optional panel now (``"manifold"``, ``"optimal"``, ``"divergences"``) as a new
         matplotlib Figure (not managed by pyplot)."""
         _check_choice("panel", name, PANELS)
-        return PANELS[name](self).update(self).fig
+        panel = PANELS[name](self).update(self)
+        blitter = getattr(panel, "blitter", None)
+        for artist in (blitter.artists if blitter else ()):
+            artist.set_animated(False)  # a saved figure leaves figure-level animated artists out
+        return panel.fig
 
     def render(self, curves: bool = True) -> tuple[bytes, bytes | None]:
         """The live view as PNG bytes: (samples panel, curves panel or None when not ``curves``).

@@ -260,7 +260,7 @@ class OptimalPanel:
     def __init__(self, trainer):
         self.dim = trainer.dim
         self.fig = _figure(8.0, 3.9, 64)
-        self.axes = self.fig.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.88, bottom=0.13, top=0.85,
+        self.axes = self.fig.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.88, bottom=0.13, top=0.82,
                                                              wspace=0.3))
         self.gap = None
         if self.dim != 2:
@@ -276,7 +276,7 @@ class OptimalPanel:
             self.images.append(ax.imshow(blank, origin="lower", extent=(-lim, lim, -lim, lim), cmap="RdBu",
                                          vmin=0, vmax=1, interpolation="nearest"))
             ax.set(xlabel="$x_1$", ylabel="$x_2$", title=name)
-        self.fig.colorbar(self.images[0], cax=self.fig.add_axes((0.9, 0.13, 0.02, 0.72)), label="D (blue: real)")
+        self.fig.colorbar(self.images[0], cax=self.fig.add_axes((0.9, 0.13, 0.02, 0.69)), label="D (blue: real)")
         self.text = self.fig.text(0.5, 0.95, "", ha="center", va="center", fontsize=11)
         self.blitter = Blitter(self.fig, self.images + [self.text])
 
