@@ -58,7 +58,7 @@ from .live_view import GRID_BINS, DivergencePanel, LiveView, ManifoldPanel, Opti
 from .losses import GENERATOR_LOSSES, generator_loss
 from .metrics import divergences_on_grid, grid_points, mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator
-from .train import GAN, LABEL_SMOOTHINGS, UPDATES, _check_choice, _check_count
+from .train import GAN, _check_choice, _check_count
 
 __all__ = ["LiveTrainer", "DATASETS", "PANELS"]
 
