@@ -6,6 +6,14 @@ handling slider moves while training runs (a cell that loops itself would block 
 Controls go through ``gan.configure``: a new value is checked at once and applied at the next
 step boundary, never inside ``optimizer.step()``, and recorded in ``gan.history["events"]``.
 
+The controls (GAN Lab's and more): Start / Pause / Step (one round) / D step (one D update) /
+G step (one G update) / Reset; slow motion (a pause of 0-500 ms after each round); the
+learning rates; D steps and G steps per round (0-10 each, not both 0); the G loss; the
+optimizer; the batch; the noise; the update scheme (alternating: G sees the D just updated;
+simultaneous: both gradients from one forward pass); label smoothing (none, one-sided,
+two-sided); the data, including "draw your own" (a ``DrawPad``) or points loaded with
+``load_points(array)``.
+
 The live view (``widget()``) is redrawn by the training thread at a bounded rate: at most
 ``fps`` times a second, and never so often that drawing takes more than ``max_draw_share`` of
 the time (a slow machine draws less often instead of training more slowly). It shows
@@ -13,33 +21,57 @@ the time (a slow machine draws less often instead of training more slowly). It s
 - real vs generated samples over D(x) as a heatmap, with the generator's gradient as arrows:
   for a generated point x = G(z), the arrow is -dL_G/dx, the direction G's update moves it;
 - the losses and the mean D(x), D(G(z)) with a vertical line at each control change;
-- the mode-coverage metrics over time (ring, grid, 1D Gaussian; see ``metrics.mode_coverage``).
+- the mode-coverage metrics over time (ring, grid, 1D Gaussian; see ``metrics.mode_coverage``);
+- optional panels (check boxes; off by default, each costs drawing time): G's manifold (a noise
+  grid through G), the optimal D* beside the learned D, and KL / JS estimates with V(D, G)
+  against V(D*, G) = -log 4 + 2 JSD (see ``gan_edu.live_view``), computed at each refresh on
+  the view's fixed samples, never at every step.
 
 ``run(steps)`` is the headless path (tests, nbval): it blocks and gives exactly the history
 of ``GAN.fit`` with the same seed and settings. Seeding: ``seed_everything(seed)`` is called
 once where the nets are built (at construction and at ``reset()``), nowhere else; the view
 draws its points from its own fixed noise and never touches the training's random streams.
+
+Sessions: ``settings()`` is a small JSON-able dict (paste it into a cell:
+``LiveTrainer(settings=...)`` reproduces the demo); ``save(path)`` / ``LiveTrainer.load(path)``
+keep models, optimizers, controls and history (one file, written atomically, loaded with
+``weights_only=True``; it is also a ``GAN.load`` checkpoint).
 """
 from __future__ import annotations
 
-import io
+import json
 import math
+import numbers
+import os
+import tempfile
 import threading
 import time
 import weakref
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import data as _data
-from . import plots
 from .device import seed_everything
+from .live_view import GRID_BINS, DivergencePanel, LiveView, ManifoldPanel, OptimalPanel
 from .losses import GENERATOR_LOSSES, generator_loss
-from .metrics import mode_coverage
+from .metrics import divergences_on_grid, grid_points, mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import GAN, _check_choice, _check_count
 
-__all__ = ["LiveTrainer", "DATASETS"]
+__all__ = ["LiveTrainer", "DATASETS", "PANELS"]
+
+DRAW = "draw"
+DRAW_LIM = 3.0  # the drawing pad shows [-3, 3]²
+
+
+def default_points() -> np.ndarray:
+    """The drawing pad's starting data: three blobs of 40 points (a student edits them)."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])
+    return np.round(np.concatenate([c + 0.15 * rng.standard_normal((40, 2)) for c in centres]), 3)
+
 
 DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the seed)
     "ring": ("ring of 8", lambda seed: _data.ring(8, seed=seed)),
@@ -47,11 +79,19 @@ DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the 
     "moons": ("two moons", lambda seed: _data.TwoMoons(seed=seed)),
     "spiral": ("spiral", lambda seed: _data.Spiral(seed=seed)),
     "gaussian1d": ("1D Gaussian", lambda seed: _data.Gaussian1D(seed=seed)),
+    DRAW: ("draw your own", lambda seed: _data.PointCloud(default_points(), seed=seed)),  # or LiveTrainer.points
 }
-GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "loss", "optimizer", "noise")
+GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "g_steps", "loss", "optimizer", "noise", "update", "label_smoothing",
+                "smoothing")
+CONTROLS = GAN_SETTINGS + ("data", "batch_size", "delay_ms")
+ARCH = ("noise_dim", "hidden", "depth")
+PANELS = {"manifold": ManifoldPanel, "optimal": OptimalPanel, "divergences": DivergencePanel}
+SETTINGS_KEYS = CONTROLS + ARCH + ("betas", "seed", "jitter", "points", "panels")
+MAX_DELAY_MS = 5000
 N_COVERAGE = 2500  # the protocol's sample count (VEEGAN, PacGAN)
 N_ARROWS = 64      # generated points that carry a gradient arrow
 CURVES_SECONDS = 3.0  # the curves (text-heavy, several times slower to draw) are redrawn every 3 s
+SESSION_FORMAT = "gan_edu_live/1"
 
 
 def _shutdown(stop: threading.Event, threads: list) -> None:
@@ -62,68 +102,128 @@ def _shutdown(stop: threading.Event, threads: list) -> None:
             t.join(timeout=10)
 
 
+def _check_delay(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= MAX_DELAY_MS:
+        raise ValueError(f"delay_ms must be a number of milliseconds from 0 to {MAX_DELAY_MS}, got {value!r}")
+    return int(round(value))
+
+
+def _check_points(points) -> np.ndarray:
+    """Points (n, 2) or (n, 1) as a float array rounded to 1e-3 (so ``settings()`` holds them exactly)."""
+    cloud = _data.PointCloud(points)  # checks shape, count and finiteness with clear messages
+    return np.round(cloud.points.double().numpy(), 3)
+
+
+def _check_panels(panels) -> dict:
+    if not isinstance(panels, dict) or set(panels) - set(PANELS):
+        raise ValueError(f"panels must be a dict with keys from {tuple(PANELS)}, got {panels!r}")
+    for name, on in panels.items():
+        if not isinstance(on, bool):
+            raise ValueError(f"panel {name!r} must be shown (True) or hidden (False), got {on!r}")
+    return dict(panels)
+
+
 class LiveTrainer:
-    """A GAN on toy data with Start / Pause / Step / Reset and live controls.
+    """A GAN on toy data with Start / Pause / Step / D step / G step / Reset and live controls.
 
     ``data`` one of ``DATASETS`` (``"ring"``, ``"grid"``, ``"moons"``, ``"spiral"``,
-    ``"gaussian1d"``); ``lr_d``, ``lr_g``, ``d_steps``, ``loss``, ``optimizer``, ``noise``,
-    ``betas`` as in ``GAN``; ``batch_size`` real (and fake) samples per round; ``noise_dim``,
+    ``"gaussian1d"``, ``"draw"``: the points of the drawing pad, or ``points``); ``lr_d``,
+    ``lr_g``, ``d_steps``, ``g_steps``, ``loss``, ``optimizer``, ``noise``, ``update``,
+    ``label_smoothing``, ``smoothing``, ``betas`` as in ``GAN``; ``batch_size`` real (and fake)
+    samples per round; ``delay_ms`` slow motion, a pause after each round; ``noise_dim``,
     ``hidden``, ``depth`` the MLPs' sizes; ``seed`` for ``seed_everything`` (nets), the GAN's
-    noise and the sampler; ``fps`` the view's maximum refresh rate; ``max_draw_share`` the
-    largest fraction of wall time spent drawing.
+    noise and the sampler; ``points`` (n, 2) the data for ``"draw"`` and ``jitter`` their
+    spread (``data.PointCloud``); ``panels`` which optional views to show (``PANELS``);
+    ``fps`` the view's maximum refresh rate; ``max_draw_share`` the largest fraction of wall
+    time spent drawing. ``settings``: a dict from ``settings()``, overriding the other arguments.
     """
 
     def __init__(self, data: str = "ring", lr_d: float = 1e-3, lr_g: float = 1e-3, d_steps: int = 1,
                  loss: str = "non_saturating", optimizer: str = "adam", noise: str = "normal",
                  batch_size: int = 256, noise_dim: int = 2, hidden: int = 128, depth: int = 3,
                  betas=(0.5, 0.999), seed: int = 0, device="cpu", fps: float = 4.0,
-                 max_draw_share: float = 0.1):
-        _check_choice("data", data, DATASETS)
+                 max_draw_share: float = 0.1, *, g_steps: int = 1, update: str = "alternating",
+                 label_smoothing: str = "none", smoothing: float = 0.1, delay_ms: int = 0, points=None,
+                 jitter: float = 0.02, panels: dict | None = None, settings: dict | None = None):
+        given = dict(data=data, lr_d=lr_d, lr_g=lr_g, d_steps=d_steps, g_steps=g_steps, loss=loss,
+                     optimizer=optimizer, noise=noise, update=update, label_smoothing=label_smoothing,
+                     smoothing=smoothing, batch_size=batch_size, delay_ms=delay_ms, noise_dim=noise_dim,
+                     hidden=hidden, depth=depth, betas=betas, seed=seed, jitter=jitter, points=points,
+                     panels=panels or {})
+        if settings is not None:
+            given.update(self._check_settings(settings))
         if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if not (isinstance(max_draw_share, (int, float)) and 0 < max_draw_share <= 1):
             raise ValueError(f"max_draw_share must be in (0, 1], got {max_draw_share!r}")
-        self.settings = dict(data=data, lr_d=lr_d, lr_g=lr_g, d_steps=d_steps, loss=loss, optimizer=optimizer,
-                             noise=noise, batch_size=_check_count("batch_size", batch_size))
-        self.arch = dict(noise_dim=noise_dim, hidden=hidden, depth=depth)
-        self.betas, self.seed, self.device = betas, seed, device
-        self.fps, self.max_draw_share = float(fps), float(max_draw_share)
+        self.device, self.fps, self.max_draw_share = device, float(fps), float(max_draw_share)
+        self._take_settings(given)
         self.message = ""
         self.frames = 0              # view refreshes so far
         self.draw_seconds = 0.0      # time spent in them
+        self.n_arrows = N_ARROWS
         self._ui = None
+        self.pad = None              # the DrawPad, built with the widget
         self._syncing = False
+        self._pending_points = None  # drawn points waiting for the next round boundary
         self._stop = threading.Event()
         self._stop.set()
         self._threads: list[threading.Thread] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._stop, self._threads)
         self._build()
 
+    def _take_settings(self, s: dict) -> None:
+        """Check and store every setting (the GAN's own are checked again by GAN)."""
+        _check_choice("data", s["data"], DATASETS)
+        self._controls = {k: s[k] for k in CONTROLS}
+        self._controls["batch_size"] = _check_count("batch_size", s["batch_size"])
+        self._controls["delay_ms"] = _check_delay(s["delay_ms"])
+        self.arch = {k: _check_count(k, s[k]) for k in ARCH}
+        self.betas, self.seed = tuple(s["betas"]), s["seed"]
+        if isinstance(s["jitter"], bool) or not isinstance(s["jitter"], numbers.Real) or not s["jitter"] >= 0:
+            raise ValueError(f"jitter must be a number >= 0, got {s['jitter']!r}")
+        self.jitter = float(s["jitter"])
+        self.points = default_points() if s["points"] is None else _check_points(s["points"])
+        self.panels = {name: False for name in PANELS}
+        self.panels.update(_check_panels(s["panels"]))
+
     # ------------------------------------------------------------------ building
+    def _make_sampler(self, seed: int):
+        if self._controls["data"] == DRAW:
+            return _data.PointCloud(self.points, jitter=self.jitter, seed=seed)
+        return DATASETS[self._controls["data"]][1](seed)
+
     def _build(self) -> None:
         """Seed, then build sampler, nets and optimizers from the current settings; clear history."""
-        s = self.settings
+        s = self._controls
         seed_everything(self.seed)
-        self.sampler = DATASETS[s["data"]][1](self.seed)
+        self.sampler = self._make_sampler(self.seed)
         dim = self.sampler.data_shape[0]
         G = MLPGenerator(self.arch["noise_dim"], dim, self.arch["hidden"], self.arch["depth"])
         D = MLPDiscriminator(dim, self.arch["hidden"], self.arch["depth"])
-        self.gan = GAN(G, D, lr_d=s["lr_d"], lr_g=s["lr_g"], betas=self.betas, loss=s["loss"],
-                       d_steps=s["d_steps"], optimizer=s["optimizer"], noise=s["noise"], device=self.device,
-                       seed=self.seed)
+        self.gan = GAN(G, D, betas=self.betas, device=self.device, seed=self.seed,
+                       **{k: s[k] for k in GAN_SETTINGS})
         self.batch_size = s["batch_size"]
         self.dim = dim
         self.coverage = {"step": [], "modes": [], "high_quality": []}
+        self.divergences = {k: [] for k in ("step", "kl", "reverse_kl", "js", "v_star", "v")}
         self.modes, self.mode_std = self._modes()
-        view_sampler = DATASETS[s["data"]][1](self.seed + 1)  # the view's real points: a sampler of their own
-        self.view_real = view_sampler(N_COVERAGE if dim == 2 else 5000)
-        spread = float(self.view_real.abs().max())
-        self.lim = 1.25 * spread if dim == 2 else None
+        self._set_view_real()
         self._view_z = {}
         self._view = None
+        self._panel_views = {}
         self._next_draw = 0.0
         self._frame_cost = None  # moving average of a frame's drawing time, seconds
         self._curves_at = 0.0
+
+    def _set_view_real(self) -> None:
+        """The view's real points: a sampler of their own (never the training's random stream)."""
+        self.view_real = self._make_sampler(self.seed + 1)(N_COVERAGE if self.dim == 2 else 5000)
+        spread = float(self.view_real.abs().max())
+        if self.dim != 2:
+            self.lim = None
+        else:
+            self.lim = max(DRAW_LIM, 1.25 * spread) if self._controls["data"] == DRAW else 1.25 * spread
 
     def _modes(self):
         sampler = self.sampler
@@ -132,6 +232,10 @@ class LiveTrainer:
         if isinstance(sampler, _data.Gaussian1D):
             return torch.tensor([[sampler.mean]]), sampler.std
         return None, None
+
+    def data_label(self) -> str:
+        key = self._controls["data"]
+        return f"drawn data ({len(self.points)} points)" if key == DRAW else DATASETS[key][0]
 
     def view_noise(self) -> torch.Tensor:
         """The view's fixed z (2,500 draws from a generator of its own, for the current noise kind):
@@ -151,32 +255,104 @@ class LiveTrainer:
         return any(t.is_alive() for t in self._threads) and not self._stop.is_set()
 
     def set(self, **changes) -> None:
-        """Change controls of the (running) training: ``lr_d``, ``lr_g``, ``d_steps``, ``loss``,
-        ``optimizer``, ``noise`` (through ``gan.configure``: next step boundary, recorded),
-        ``batch_size`` (next round, recorded too) or ``data`` (rebuilds: a reset on the new data).
-        A bad value raises ValueError here and changes nothing."""
-        unknown = set(changes) - set(GAN_SETTINGS) - {"batch_size", "data"}
+        """Change controls of the (running) training: ``lr_d``, ``lr_g``, ``d_steps``, ``g_steps``,
+        ``loss``, ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing`` (through
+        ``gan.configure``: next step boundary, recorded), ``batch_size`` (next round, recorded too),
+        ``delay_ms`` (slow motion, at once) or ``data`` (rebuilds: a reset on the new data).
+        A bad value raises ValueError here and changes nothing (the training goes on as it was)."""
+        unknown = set(changes) - set(CONTROLS)
         if unknown:
-            raise ValueError(f"cannot set {sorted(unknown)}; settable: {sorted(GAN_SETTINGS + ('batch_size', 'data'))}")
+            raise ValueError(f"cannot set {sorted(unknown)}; settable: {sorted(CONTROLS)}")
         if "batch_size" in changes:
             _check_count("batch_size", changes["batch_size"])
+        if "delay_ms" in changes:
+            changes["delay_ms"] = _check_delay(changes["delay_ms"])
         if "data" in changes:
             _check_choice("data", changes["data"], DATASETS)
         gan_changes = {k: v for k, v in changes.items() if k in GAN_SETTINGS}
         if gan_changes:
-            self.gan.configure(**gan_changes)  # validates all before applying any
-        self.settings.update(changes)
+            self.gan.configure(**gan_changes)  # validates all (d_steps and g_steps not both 0) before applying any
+        self._controls.update(changes)
         if "data" in changes:
+            if changes["data"] == DRAW and self.pad is not None and len(self.pad) >= 2:
+                self.points = _check_points(self.pad.points)
             self.reset()
+            self._layout_pad()
         self._sync_widgets()
         self._update_status()
 
+    def show(self, **panels) -> None:
+        """Show or hide the optional view panels: ``manifold``, ``optimal`` (D* vs D),
+        ``divergences`` (KL / JS and V over training), each True or False."""
+        self.panels.update(_check_panels(panels))
+        if self._ui is not None:
+            self._sync_widgets()
+            self._layout_panels()
+            self.refresh(force=True)
+
     def _apply_batch_size(self) -> None:
-        new = self.settings["batch_size"]
+        new = self._controls["batch_size"]
         if new != self.batch_size:
             self.batch_size = new
             self.gan.history["events"].append((self.gan.step, "batch_size", new))
 
+    def _round_boundary(self) -> None:
+        """Changes that wait for a round boundary: the batch size and newly drawn points."""
+        self._apply_batch_size()
+        if self._pending_points is not None:
+            self._apply_points()
+
+    # ------------------------------------------------------------------ drawn or loaded data
+    def load_points(self, points, jitter: float | None = None) -> None:
+        """Train on these points (an array, list or tensor of shape (n, 2), or (n, 1) for 1D
+        data; rounded to 1e-3): switches the data to "draw", resets from the seed and shows the
+        points on the drawing pad. ``jitter`` the spread around each point (``data.PointCloud``)."""
+        arr = _check_points(points)
+        if jitter is not None:
+            _data.PointCloud(arr, jitter=jitter)  # checks jitter
+            self.jitter = float(jitter)
+        self.points = arr
+        if self.pad is not None and arr.shape[1] == 2:
+            self._syncing = True
+            try:
+                self.pad.clear()
+                self.pad.add_points(arr)
+            finally:
+                self._syncing = False
+        self._pending_points = None
+        self._controls["data"] = DRAW
+        self.reset()
+        self._sync_widgets()
+        self._layout_pad()
+        self._update_status()
+
+    def _on_pad_change(self, pad) -> None:
+        """The student drew or erased: train on the new points from the next round on (no reset)."""
+        if self._syncing or self._controls["data"] != DRAW:
+            return
+        if len(pad) < 2:
+            self.message = "draw at least 2 points"
+            self._update_status()
+            return
+        self._pending_points = _check_points(pad.points)
+        if not self.running:
+            self._apply_points()
+            self.refresh(force=True)
+
+    def _apply_points(self) -> None:
+        points, self._pending_points = self._pending_points, None
+        if points is None or (points.shape == self.points.shape and np.array_equal(points, self.points)):
+            return
+        if points.shape[1] != self.dim:
+            self.message = f"the drawn points are {points.shape[1]}D, the nets {self.dim}D: press Reset"
+            return
+        self.gan.history["events"].append((self.gan.step, "data", f"{len(points)} drawn points"))
+        self.points = points
+        self._set_view_real()
+        self.sampler = self._make_sampler(self.seed)
+        self.message = ""
+
+    # ------------------------------------------------------------------ training
     def start(self, steps: int | None = None) -> None:
         """Train in a background thread until ``pause()``, a non-finite loss, or (if given)
         ``steps`` more rounds. Returns at once; ``wait()`` blocks until the thread stops."""
@@ -214,6 +390,22 @@ class LiveTrainer:
         self.refresh(force=True)
         return {k: v[-1] for k, v in self.gan.history.items() if k != "events" and v}
 
+    def d_step(self) -> dict:
+        """One D update only (pauses first; G unchanged), recorded as a round, then a redraw."""
+        self.pause()
+        self._round_boundary()
+        record = self.gan.d_only_step(self.sampler, self.batch_size)
+        self.refresh(force=True)
+        return record
+
+    def g_step(self) -> dict:
+        """One G update only (pauses first; D unchanged), recorded as a round, then a redraw."""
+        self.pause()
+        self._round_boundary()
+        record = self.gan.g_only_step(self.batch_size)
+        self.refresh(force=True)
+        return record
+
     def reset(self) -> None:
         """Pause, then rebuild nets and optimizers from the seed with the current settings; history cleared."""
         self.pause()
@@ -223,16 +415,17 @@ class LiveTrainer:
 
     def run(self, steps: int, metrics_every: int | None = None) -> dict:
         """Headless: pause the thread, then train ``steps`` rounds here (blocking) with ``GAN.fit``;
-        the coverage metrics are recorded every ``metrics_every`` rounds (default: 20 times per run).
-        Returns ``gan.history``. A non-finite loss raises ``NonFiniteLossError`` (GAN intact)."""
+        the metrics (coverage; divergences when that panel is on) are recorded every
+        ``metrics_every`` rounds (default: 20 times per run). Returns ``gan.history``. A
+        non-finite loss raises ``NonFiniteLossError`` (GAN intact)."""
         steps = _check_count("steps", steps)
         every = max(1, steps // 20) if metrics_every is None else _check_count("metrics_every", metrics_every)
         self.pause()
-        self._apply_batch_size()
+        self._round_boundary()
 
         def record(gan):
             if gan.step % every == 0:
-                self.record_coverage()
+                self.record_metrics()
 
         try:
             self.gan.fit(self.sampler, steps, self.batch_size, callbacks=record, progress=False)
@@ -243,11 +436,10 @@ class LiveTrainer:
             self._update_status()
         return self.gan.history
 
-    # ------------------------------------------------------------------ the training thread
     def _loop(self, stop: threading.Event, target: int | None) -> None:
         while not stop.is_set() and (target is None or self.gan.step < target):
             try:
-                self._apply_batch_size()
+                self._round_boundary()
                 self.gan.train_step(self.sampler, self.batch_size)
             except Exception as err:  # NonFiniteLossError above all: pause, keep the last finite state
                 self.message = f"paused: {type(err).__name__}: {err}"
@@ -255,6 +447,9 @@ class LiveTrainer:
                 break
             if time.perf_counter() >= self._next_draw:
                 self._refresh_safely()
+            delay = self._controls["delay_ms"]
+            if delay:  # slow motion; a pause ends the wait at once
+                stop.wait(delay / 1000)
         stop.set()
         self._refresh_safely(force=True)
 
@@ -273,7 +468,13 @@ class LiveTrainer:
                 t.join(timeout)
         return not self.running
 
-    # ------------------------------------------------------------------ metrics and view
+    # ------------------------------------------------------------------ metrics
+    def record_metrics(self) -> None:
+        """Mode coverage, and the divergences when their panel is shown."""
+        self.record_coverage()
+        if self.panels["divergences"]:
+            self.record_divergences()
+
     def record_coverage(self) -> dict | None:
         """Mode coverage of 2,500 samples at the current step (None for data without modes)."""
         if self.modes is None:
@@ -283,6 +484,29 @@ class LiveTrainer:
         self.coverage["modes"].append(cov["modes"])
         self.coverage["high_quality"].append(cov["high_quality"])
         return cov
+
+    def grid_lim(self) -> tuple[float, float]:
+        """The box of the density grid: the view's square in 2D, [-3, 7] in 1D."""
+        return (-self.lim, self.lim) if self.dim == 2 else (-3.0, 7.0)
+
+    def record_divergences(self) -> dict | None:
+        """KL, reverse KL, JS, V(D*, G) and V(D, G) (``metrics.divergences_on_grid``) between the
+        view's fixed real samples and G of the view's fixed noise, at the current step. None (and
+        nothing recorded) when no generated sample lies on the grid."""
+        gan, bins = self.gan, GRID_BINS if self.dim == 2 else 200
+        lim = self.grid_lim()
+        with gan.lock:  # G and D of the same round
+            fake = gan.sample(z=self.view_noise())
+            d = gan.discriminate(grid_points(lim, bins, self.dim))
+            step = gan.step
+        try:
+            out = divergences_on_grid(self.view_real, fake, lim, bins, d=d)
+        except ValueError:  # every fake off the grid: nothing to estimate
+            return None
+        self.divergences["step"].append(step)
+        for key in ("kl", "reverse_kl", "js", "v_star", "v"):
+            self.divergences[key].append(out[key])
+        return out
 
     def generator_arrows(self, z: torch.Tensor, loss: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Points x = G(z) and -dL_G/dx there (``loss``: the G loss, default the GAN's current one,
@@ -298,26 +522,50 @@ class LiveTrainer:
                 (grad,) = torch.autograd.grad(loss_g, x)
         return x.detach().cpu(), -grad.cpu()
 
+    # ------------------------------------------------------------------ view
     def figure(self):
         """The view now, as one new matplotlib Figure (not managed by pyplot: no need to close it)."""
         return LiveView(self, split=False).update(self).fig
 
+    def panel_figure(self, name: str):
+        """One optional panel now (``"manifold"``, ``"optimal"``, ``"divergences"``) as a new
+        matplotlib Figure (not managed by pyplot)."""
+        _check_choice("panel", name, PANELS)
+        panel = PANELS[name](self).update(self)
+        blitter = getattr(panel, "blitter", None)
+        for artist in (blitter.artists if blitter else ()):
+            artist.set_animated(False)  # a saved figure leaves figure-level animated artists out
+        return panel.fig
+
     def render(self, curves: bool = True) -> tuple[bytes, bytes | None]:
         """The live view as PNG bytes: (samples panel, curves panel or None when not ``curves``).
         The figures are kept and updated in place between frames."""
-        if self._view is None or self._view.sampler is not self.sampler:
+        if self._view is None:
             self._view = LiveView(self)
         view = self._view.update(self, curves)
         return view.field_png(), (view.png(view.curves) if curves else None)
 
+    def render_panels(self, curves: bool = True) -> dict:
+        """The shown optional panels as PNG bytes by name (the divergence curves only when ``curves``)."""
+        out = {}
+        for name, on in self.panels.items():
+            if not on or (name == "divergences" and not curves):
+                continue
+            if name not in self._panel_views:
+                self._panel_views[name] = PANELS[name](self)
+            out[name] = self._panel_views[name].update(self).png()
+        return out
+
     def refresh(self, force: bool = False) -> None:
-        """Record coverage and redraw the widget's images and status (if a widget exists). Without
-        ``force``: at most ``fps`` frames per second, the curves every ``CURVES_SECONDS``, and
-        frames spaced so that drawing takes at most ``max_draw_share`` of the time."""
+        """Record the metrics and redraw the widget's images and status (if a widget exists).
+        Without ``force``: at most ``fps`` frames per second, the curves every ``CURVES_SECONDS``,
+        and frames spaced so that drawing takes at most ``max_draw_share`` of the time: after a
+        frame, training runs for at least its drawing time (or the recent average, if larger)
+        times (1 / max_draw_share - 1)."""
         now = time.perf_counter()
         if not force and now < self._next_draw:
             return
-        self.record_coverage()
+        self.record_metrics()
         if self._ui is not None:
             curves = force or now - self._curves_at >= CURVES_SECONDS
             if curves:
@@ -326,6 +574,8 @@ class LiveTrainer:
             self._ui["image"].value = field
             if curves_png is not None:
                 self._ui["curves"].value = curves_png
+            for name, image in self.render_panels(curves).items():
+                self._ui["panels"][name].value = image
             self._update_status()
         took = time.perf_counter() - now
         self.frames += 1
@@ -333,68 +583,138 @@ class LiveTrainer:
         if not force:  # forced frames (start, reset, first build) are not typical: leave them out
             self._frame_cost = took if self._frame_cost is None else 0.7 * self._frame_cost + 0.3 * took
         cost = 0.0 if self._frame_cost is None else self._frame_cost
+        if not force:  # an expensive frame (the curves, every few seconds) is paid back in full
+            cost = max(cost, took)
         self._next_draw = time.perf_counter() + max(1 / self.fps, cost * (1 / self.max_draw_share - 1))
 
     def status(self) -> str:
-        """The status line: round, the optimizers' learning rates now in effect, state, message."""
+        """The status line: round, the controls now in effect, state, metrics, message."""
         gan = self.gan
         text = (f"step {gan.step} | lr_D={gan.lr_d:.3g} | lr_G={gan.lr_g:.3g} | d_steps={gan.d_steps} "
+                f"g_steps={gan.g_steps} | {gan.update} | labels {gan.label_smoothing.replace('_', '-')} "
                 f"| batch={self.batch_size} | {'running' if self.running else 'paused'}")
+        if self._controls["delay_ms"]:
+            text += f" | slow motion {self._controls['delay_ms']} ms"
         if self.coverage["step"]:
             text += f" | modes {self.coverage['modes'][-1]}/{len(self.modes)}, " \
                     f"{100 * self.coverage['high_quality'][-1]:.0f}% high quality"
+        if self.divergences["step"]:
+            text += f" | JS {self.divergences['js'][-1]:.3f}"
         return text + (f" | {self.message}" if self.message else "")
 
     def _update_status(self) -> None:
         if self._ui is not None:
             self._ui["status"].value = self.status()
 
+    # ------------------------------------------------------------------ sessions
+    def settings(self) -> dict:
+        """Every setting as a small JSON-able dict: the GAN's controls (as last set: applied at
+        the next step boundary), the data (with the drawn points for ``"draw"``), the batch, slow
+        motion, the nets' sizes, the seed and the shown panels. ``LiveTrainer(settings=...)``
+        rebuilds the same set-up (same seed: the same training), ``apply_settings`` applies it."""
+        out = dict(self._controls, betas=list(self.betas), seed=self.seed, **self.arch, panels=dict(self.panels))
+        if self._controls["data"] == DRAW:
+            out["points"] = self.points.tolist()
+            out["jitter"] = self.jitter
+        return out
+
+    def settings_json(self) -> str:
+        """``settings()`` as one line of JSON (what the "Copy settings" box shows)."""
+        return json.dumps(self.settings())
+
+    @staticmethod
+    def _check_settings(settings) -> dict:
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+        if not isinstance(settings, dict):
+            raise TypeError(f"settings must be a dict (from LiveTrainer.settings()), got {type(settings).__name__}")
+        unknown = set(settings) - set(SETTINGS_KEYS)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS_KEYS)}")
+        return dict(settings)
+
+    def apply_settings(self, settings) -> None:
+        """Apply a ``settings()`` dict (or its JSON): controls go to the running training as with
+        ``set``; a change of data, points, nets' sizes, betas or seed rebuilds (a reset)."""
+        s = self._check_settings(settings)
+        current = self.settings()
+        rebuild = [k for k in ("data", "points", "jitter", "betas", "seed") + ARCH
+                   if k in s and s[k] != current.get(k)]
+        if rebuild:
+            self.pause()
+            full = dict(current, points=current.get("points"), jitter=self.jitter)
+            full.update(s)
+            self._take_settings(full)
+            self.reset()
+            self._sync_widgets()
+            self._layout_panels()
+            self._update_status()
+            return
+        self.set(**{k: v for k, v in s.items() if k in CONTROLS})
+        if "panels" in s:
+            self.show(**s["panels"])
+
+    def save(self, path) -> Path:
+        """Save the session to ``path``: models, optimizers, history, RNG states (``GAN.save``)
+        plus the controls, the drawn points, the metrics and the data sampler's state. Written
+        atomically (a temporary file in the same folder, then a rename); the file is also a
+        checkpoint for ``GAN.load``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        os.close(fd)
+        try:
+            with self.gan.lock:  # no round in between: weights, history and metrics of one step
+                self.gan.save(tmp)
+                state = torch.load(tmp, map_location="cpu", weights_only=True)
+                state["live"] = dict(
+                    format=SESSION_FORMAT, settings=self.settings(), batch_size=self.batch_size,
+                    coverage={k: list(v) for k, v in self.coverage.items()},
+                    divergences={k: list(v) for k, v in self.divergences.items()},
+                    sampler_rng=self.sampler.generator.get_state() if hasattr(self.sampler, "generator") else None)
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path, device="cpu", **options) -> "LiveTrainer":
+        """A LiveTrainer from ``save(path)``, paused, ready to ``start()`` where it stopped.
+        ``options``: ``fps``, ``max_draw_share``. Loads with ``torch.load(weights_only=True)``:
+        a session file cannot run code."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise ValueError(f"{path} is not a readable gan_edu session: {err}") from None
+        live = state.get("live") if isinstance(state, dict) else None
+        if not isinstance(live, dict) or live.get("format") != SESSION_FORMAT:
+            raise ValueError(f"{path} is not a LiveTrainer session (a GAN checkpoint loads with GAN.load)")
+        trainer = cls(settings=live["settings"], device=device, **options)
+        trainer.gan = GAN.load(path, device=device)
+        trainer.gan.configure(**{k: live["settings"][k] for k in GAN_SETTINGS})  # controls set but not yet applied
+        trainer.batch_size = live["batch_size"]
+        trainer.coverage = {k: list(v) for k, v in live["coverage"].items()}
+        trainer.divergences = {k: list(v) for k, v in live["divergences"].items()}
+        if live["sampler_rng"] is not None and hasattr(trainer.sampler, "generator"):
+            trainer.sampler.generator.set_state(live["sampler_rng"])
+        trainer._view, trainer._panel_views = None, {}
+        return trainer
+
     # ------------------------------------------------------------------ the widget
     def widget(self):
         """The control panel and live view (ipywidgets), built once."""
-        if self._ui is not None:
-            return self._ui["box"]
-        import ipywidgets as w
+        if self._ui is None:
+            from . import live_widget
 
-        s = self.settings
-        layout = w.Layout(width="290px")
-
-        def log_slider(name, value):
-            return w.FloatLogSlider(value=value, base=10, min=-5, max=0, step=0.01, description=name,
-                                    readout_format=".3g", continuous_update=False, layout=layout)
-
-        batches = sorted({32, 64, 128, 256, 512, s["batch_size"]})
-        controls = {
-            "lr_d": log_slider("lr_D", s["lr_d"]), "lr_g": log_slider("lr_G", s["lr_g"]),
-            "d_steps": w.IntSlider(value=s["d_steps"], min=1, max=10, description="D steps", layout=layout),
-            "loss": w.Dropdown(options=[("non-saturating", "non_saturating"), ("saturating", "saturating")],
-                               value=s["loss"], description="G loss", layout=layout),
-            "optimizer": w.Dropdown(options=["adam", "sgd"], value=s["optimizer"], description="optimizer",
-                                    layout=layout),
-            "batch_size": w.Dropdown(options=batches, value=s["batch_size"], description="batch", layout=layout),
-            "noise": w.Dropdown(options=["normal", "uniform"], value=s["noise"], description="noise z",
-                                layout=layout),
-            "data": w.Dropdown(options=[(label, key) for key, (label, _) in DATASETS.items()], value=s["data"],
-                               description="data", layout=layout),
-        }
-        for name, control in controls.items():
-            control.add_class(f"gan-edu-{name.replace('_', '-')}")
-            control.observe(lambda change, name=name: self._on_control(name, change["new"]), names="value")
-        buttons = {name: w.Button(description=name, layout=w.Layout(width="70px"))
-                   for name in ("Start", "Pause", "Step", "Reset")}
-        actions = {"Start": self.start, "Pause": self.pause, "Step": self.step, "Reset": self.reset}
-        for name, button in buttons.items():
-            button.add_class(f"gan-edu-{name.lower()}")
-            button.on_click(lambda _, act=actions[name]: self._on_button(act))
-        status = w.Label(value="", layout=w.Layout(width="100%"))
-        status.add_class("gan-edu-status")
-        natural = lambda inches, dpi: w.Layout(width=f"{round(inches * dpi)}px", align_self="flex-start")
-        image, curves = w.Image(format="png", layout=natural(5.4, 80)), w.Image(format="png", layout=natural(8.6, 64))
-        panel = w.VBox([w.HBox(list(buttons.values()))] + list(controls.values()))
-        box = w.VBox([status, w.HBox([panel, image]), curves])
-        self._ui = dict(box=box, controls=controls, buttons=buttons, status=status, image=image, curves=curves)
-        self.refresh(force=True)
-        return box
+            self._ui = live_widget.build(self)
+            self._layout_pad()
+            self._layout_panels()
+            self.refresh(force=True)
+        return self._ui["box"]
 
     @property
     def controls(self) -> dict:
@@ -406,9 +726,13 @@ class LiveTrainer:
         if self._syncing:
             return
         try:
-            self.set(**{name: value})
+            if name in PANELS:
+                self.show(**{name: value})
+            else:
+                self.set(**{name: value})
         except (ValueError, TypeError) as err:  # never let a bad value reach (or kill) the training
             self.message = f"ignored: {err}"
+            self._sync_widgets()  # the widget shows the value in effect again
             self._update_status()
 
     def _on_button(self, action) -> None:
@@ -424,159 +748,32 @@ class LiveTrainer:
         self._syncing = True
         try:
             for name, control in self._ui["controls"].items():
-                if control.value != self.settings[name]:
-                    control.value = self.settings[name]
+                value = self.panels[name] if name in PANELS else self._controls[name]
+                if control.value != value:
+                    control.value = value
         finally:
             self._syncing = False
+
+    def _layout_pad(self) -> None:
+        """Show the drawing pad only while the data is "draw" (built then, on first use)."""
+        if self._ui is None:
+            return
+        box = self._ui["pad_box"]
+        if self._controls["data"] == DRAW and self.dim == 2:
+            if self.pad is None:
+                from . import live_widget
+
+                live_widget.add_pad(self)
+            box.layout.display = ""
+        else:
+            box.layout.display = "none"
+
+    def _layout_panels(self) -> None:
+        if self._ui is not None:
+            for name, image in self._ui["panels"].items():
+                image.layout.display = "" if self.panels[name] else "none"
 
     def _ipython_display_(self):
         from IPython.display import display
 
         display(self.widget())
-
-
-class LiveView:
-    """The live view's figure: built once (axes, layout, artists), then each frame only the
-    artists' data change, which makes a frame several times cheaper than drawing afresh.
-    A plain ``matplotlib.figure.Figure`` on the Agg canvas: no pyplot, safe in a thread."""
-
-    def __init__(self, trainer: LiveTrainer, split: bool = True):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        self.sampler, self.dim, self.lim = trainer.sampler, trainer.dim, trainer.lim
-        self.label = DATASETS[trainer.settings["data"]][0]
-        if split:  # two images: the samples panel (cheap, every frame) and the curves (text-heavy, less often)
-            self.fig = None
-            self.field, self.curves = Figure(figsize=(5.4, 4.8), dpi=80), Figure(figsize=(8.6, 4.8), dpi=64)
-            FigureCanvasAgg(self.field), FigureCanvasAgg(self.curves)
-        else:  # one figure for the notebook
-            self.fig = Figure(figsize=(14, 4.8), dpi=72)
-            FigureCanvasAgg(self.fig)
-            self.field, self.curves = self.fig.subfigures(1, 2, width_ratios=[5.4, 8.6])
-        self.ax_data = self.field.add_gridspec(1, 1, left=0.13, right=0.86, bottom=0.1, top=0.93).subplots()
-        grid = self.curves.add_gridspec(2, 2, left=0.08, right=0.92, bottom=0.1, top=0.93, wspace=0.45, hspace=0.4)
-        self.ax_loss, self.ax_d = self.curves.add_subplot(grid[0, 0]), self.curves.add_subplot(grid[1, 0])
-        self.ax_cov = self.curves.add_subplot(grid[:, 1])
-        z = trainer.view_noise()
-        fake, (at, arrows) = trainer.gan.sample(z=z), trainer.generator_arrows(z[:N_ARROWS])
-        if self.dim == 2:
-            plots.plot_discriminator_2d(self._d_grid(trainer), self.lim, trainer.view_real, fake, at, arrows,
-                                        ax=self.ax_data)
-            self.heat, self.fake, self.quiver = self.ax_data.images[0], self.ax_data.collections[1], \
-                self.ax_data.collections[2]
-        else:
-            self.x = torch.linspace(-3, 7, 200)
-            plots.plot_gan_1d(self.x, self.sampler.density(self.x), fake, trainer.gan.discriminate(self.x[:, None]),
-                              ax=self.ax_data)
-            self.d_line = self.field.axes[-1].lines[0]  # plot_gan_1d's twin axis, D(x)
-            self.quiver = self.ax_data.quiver(at[:, 0], np.full(len(at), 0.03), arrows[:, 0], 0 * arrows[:, 0],
-                                              angles="xy", scale_units="xy", scale=1, color="tab:orange",
-                                              width=0.004)
-        empty = dict(step=[], loss_d=[], loss_g=[], d_real=[], d_fake=[], events=[])
-        plots.plot_history(empty, ax=[self.ax_loss, self.ax_d], title="Losses")
-        self.ax_loss.set_xlabel("")
-        for ax in (self.ax_loss, self.ax_d):  # loc="best" searches the curves for a free spot: slow
-            ax.get_legend().set_loc("upper right")
-        self.markers = []
-        if trainer.modes is not None:
-            plots.plot_coverage({"step": [], "modes": [], "high_quality": []}, len(trainer.modes), ax=self.ax_cov,
-                                title="Mode coverage (2,500 samples)")
-            self.cov_lines = (self.ax_cov.lines[0], self.curves.axes[-1].lines[0])
-        else:
-            self.cov_lines = None
-            self.ax_cov.text(0.5, 0.5, f"no modes to count\nfor {self.label}", ha="center", va="center")
-            self.ax_cov.set(title="Mode coverage", xticks=[], yticks=[])
-        self.split, self._background = split, None
-        if split:  # blitting: axes, ticks, legend drawn once; each frame redraws only these artists
-            if self.dim == 2:
-                self.animated = [self.heat, self.ax_data.collections[0], self.fake, self.quiver]
-            else:
-                self.animated = list(self.ax_data.patches) + [self.d_line, self.quiver]
-                self.ax_data.set_ylim(0, 2.0)
-            for artist in self.animated:
-                artist.set_animated(True)
-            self.ax_data.set_title(f"{self.label}: samples, D(x), G's gradient")
-
-    @staticmethod
-    def _d_grid(trainer, n: int = 48) -> torch.Tensor:
-        ticks = torch.linspace(-trainer.lim, trainer.lim, n)
-        yy, xx = torch.meshgrid(ticks, ticks, indexing="ij")
-        return trainer.gan.discriminate(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(n, n)
-
-    def update(self, trainer: LiveTrainer, curves: bool = True) -> "LiveView":
-        """Put the trainer's current state into the artists (the curves' only when ``curves``)."""
-        gan, z = trainer.gan, trainer.view_noise()
-        with gan.lock:  # one consistent snapshot of G and D
-            fake = gan.sample(z=z)
-            at, arrows = trainer.generator_arrows(z[:N_ARROWS])
-            d = self._d_grid(trainer) if self.dim == 2 else gan.discriminate(self.x[:, None])
-            hist = {k: list(v) for k, v in gan.history.items()} if curves else None
-            step = gan.step
-        if not self.split:
-            self.ax_data.set_title(f"{self.label}, round {step}")
-        if self.dim == 2:
-            self.heat.set_data(d.numpy())
-            self.fake.set_offsets(fake.numpy())
-            self.quiver.set_offsets(at.numpy())
-            v = plots.arrow_lengths(arrows, 0.15 * self.lim)
-            self.quiver.set_UVC(v[:, 0], v[:, 1])
-        else:
-            self.d_line.set_ydata(d.numpy())
-            heights, _ = np.histogram(fake.numpy().reshape(-1), bins=len(self.ax_data.patches),
-                                      range=(float(self.x[0]), float(self.x[-1])), density=True)
-            for rect, h in zip(self.ax_data.patches, heights):
-                rect.set_height(h)
-            if not self.split:
-                self.ax_data.set_ylim(0, max(1.0, float(heights.max()) * 1.05))
-            self.quiver.set_offsets(np.stack([at[:, 0].numpy(), np.full(len(at), 0.03)], 1))
-            v = plots.arrow_lengths(arrows, 1.0)
-            self.quiver.set_UVC(v[:, 0], 0 * v[:, 0])
-        if curves:
-            self._update_curves(trainer, hist)
-        return self
-
-    def _update_curves(self, trainer: LiveTrainer, hist: dict) -> None:
-        stride = max(1, len(hist["step"]) // 1500)  # enough points for a curve, few enough to draw fast
-        steps = hist["step"][::stride]
-        for ax, keys in ((self.ax_loss, ("loss_d", "loss_g")), (self.ax_d, ("d_real", "d_fake"))):
-            for line, key in zip(ax.lines, keys):
-                line.set_data(steps, hist[key][::stride])
-            ax.relim()
-            ax.autoscale_view()
-        self.ax_d.set_ylim(0, 1)
-        for m in self.markers:
-            m.remove()
-        event_steps = sorted({e[0] for e in hist["events"]})
-        self.markers = [ax.vlines(event_steps, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red",
-                                  alpha=0.4, lw=1) for ax in (self.ax_loss, self.ax_d)]
-        if self.cov_lines is not None and trainer.coverage["step"]:
-            cov = trainer.coverage
-            self.cov_lines[0].set_data(cov["step"], cov["modes"])
-            self.cov_lines[1].set_data(cov["step"], [100 * q for q in cov["high_quality"]])
-            self.ax_cov.set_xlim(0, max(1, cov["step"][-1]))
-
-    def field_png(self) -> bytes:
-        """The samples panel as PNG: restore the cached background, draw the moving artists."""
-        if not self.split:
-            return self.png(self.field)
-        canvas = self.field.canvas
-        if self._background is None:
-            canvas.draw()  # everything but the animated artists
-            self._background = canvas.copy_from_bbox(self.field.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.animated:
-            artist.axes.draw_artist(artist)
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
-            buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-    @staticmethod
-    def png(fig) -> bytes:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
-        return buf.getvalue()

@@ -1,7 +1,9 @@
 """End to end in a real browser: JupyterLab + headless Chromium (Playwright) on notebook 04.
 
 Open the notebook, run all cells, press Start, type a new D learning rate into the slider's
-text box, and read from the page that the optimizer now uses it and that training goes on.
+text box, and read from the page that the optimizer now uses it and that training goes on; then
+pick "simultaneous" in the update-scheme dropdown and read that it took effect while training
+continues.
 A screenshot is saved to test-artifacts/browser_notebook04.png.
 """
 import os
@@ -142,6 +144,14 @@ def test_notebook04_live_training_in_chromium(tmp_path):
                 text = wait_status(page, lambda t: step_of(t) > changed + 5, 30,
                                    "training to continue after the change")
                 assert "running" in text and "lr_D=0.005 " in text and "lr_G=0.001 " in text
+
+                # a GAN Lab control: switch the update scheme of the running training to simultaneous
+                page.locator(".gan-edu-update select").first.select_option(label="simultaneous")
+                text = wait_status(page, lambda t: "| simultaneous |" in t, 30, "simultaneous in the status line")
+                changed = step_of(text)
+                text = wait_status(page, lambda t: step_of(t) > changed + 5, 30,
+                                   "training to continue with the simultaneous update")
+                assert "running" in text and "alternating" not in text
                 page.locator(".gan-edu-status").first.evaluate("e => e.scrollIntoView()")  # the whole playground
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(ARTIFACTS / "browser_notebook04.png"), full_page=False)
