@@ -255,7 +255,7 @@ def d_star_gap(real, fake, lim, d_star, d, bins: int = GRID_BINS) -> float:
 class OptimalPanel:
     """The optimal D*(x) = p_data(x) / (p_data(x) + p_g(x)) from kernel density estimates on a
     grid (the view's fixed real and generated samples), beside the learned D(x) on the same grid
-    and colour scale (blue: "real", as in the main view), and their gap ``d_star_gap``."""
+    and colour scale (red: "real", as in the main view), and their gap ``d_star_gap``."""
 
     def __init__(self, trainer):
         self.dim = trainer.dim
@@ -273,10 +273,10 @@ class OptimalPanel:
         blank = np.full((GRID_BINS, GRID_BINS), 0.5)
         self.images = []
         for ax, name in zip(self.axes, ("optimal $D^*(x) = p_{data} / (p_{data} + p_g)$", "learned $D(x)$")):
-            self.images.append(ax.imshow(blank, origin="lower", extent=(-lim, lim, -lim, lim), cmap="RdBu",
+            self.images.append(ax.imshow(blank, origin="lower", extent=(-lim, lim, -lim, lim), cmap=plots.D_CMAP,
                                          vmin=0, vmax=1, interpolation="nearest"))
             ax.set(xlabel="$x_1$", ylabel="$x_2$", title=name)
-        self.fig.colorbar(self.images[0], cax=self.fig.add_axes((0.9, 0.13, 0.02, 0.69)), label="D (blue: real)")
+        self.fig.colorbar(self.images[0], cax=self.fig.add_axes((0.9, 0.13, 0.02, 0.69)), label="D (red: real)")
         self.text = self.fig.text(0.5, 0.95, "", ha="center", va="center", fontsize=11)
         self.blitter = Blitter(self.fig, self.images + [self.text])
 

@@ -11,6 +11,8 @@ __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "
            "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths",
            "plot_value_gap"]
 
+D_CMAP = "RdBu_r"  # every D heatmap of the course: red where D says "real" (1), blue "fake" (0), white 1/2
+
 
 def plot_history(history: dict, ax=None, title: str = "Training curves"):
     """Both losses and the mean D outputs over training rounds; control changes marked."""
@@ -199,7 +201,7 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
     lo, hi = _limits(lim)
     for ax, grid, name in ((axes[0], d_star, "optimal $D^*(x) = p_{data} / (p_{data} + p_g)$"),
                            (axes[1], d_learned, "learned $D(x)$")):
-        im = ax.imshow(grid, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", vmin=0, vmax=1,
+        im = ax.imshow(grid, origin="lower", extent=(lo, hi, lo, hi), cmap=D_CMAP, vmin=0, vmax=1,
                        interpolation="nearest")
         for pts, color, label in ((real, "black", "real"), (fake, "tab:green", "generated")):
             if pts is not None:
@@ -214,25 +216,31 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
     return axes
 
 
-def plot_discriminator_2d(d_grid, lim: float, real, fake, arrows_at=None, arrows=None, ax=None,
+def plot_discriminator_2d(d_grid, lim, real=None, fake=None, arrows_at=None, arrows=None, ax=None,
                           title: str = "", colorbar: bool = True):
-    """D(x) as a heatmap on the square [-lim, lim]² (``d_grid[i, j]`` at row y_i, column x_j),
-    real (black) and generated (green) samples on top, and optional arrows ``arrows`` drawn at
-    the points ``arrows_at``: where the generator's gradient pushes its samples."""
+    """D(x) as a heatmap on the square ``lim`` (L for [-L, L]², or (lo, hi)); ``d_grid[i, j]`` at
+    row x2_i, column x1_j (red: D says real, blue: fake), optional real (black) and generated
+    (green) samples on top, and optional arrows ``arrows`` drawn at the points ``arrows_at``:
+    where the generator's gradient pushes its samples."""
+    from .metrics import _limits
+
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
+    lo, hi = _limits(lim)
     d_grid = torch.as_tensor(d_grid).detach().cpu().numpy()
-    im = ax.imshow(d_grid, origin="lower", extent=(-lim, lim, -lim, lim), cmap="RdBu", vmin=0, vmax=1,
+    im = ax.imshow(d_grid, origin="lower", extent=(lo, hi, lo, hi), cmap=D_CMAP, vmin=0, vmax=1,
                    alpha=0.55, interpolation="bilinear")
-    real, fake = (torch.as_tensor(a).detach().cpu().numpy() for a in (real, fake))
-    ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.35, label="real")
-    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="tab:green", alpha=0.5, label="generated")
+    for pts, color, alpha, label in ((real, "black", 0.35, "real"), (fake, "tab:green", 0.5, "generated")):
+        if pts is not None:
+            pts = torch.as_tensor(pts).detach().cpu().numpy()
+            ax.scatter(pts[:, 0], pts[:, 1], s=3, c=color, alpha=alpha, label=label)
     if arrows is not None and len(arrows):
-        at, v = torch.as_tensor(arrows_at).detach().cpu().numpy(), arrow_lengths(arrows, 0.15 * lim)
+        at, v = torch.as_tensor(arrows_at).detach().cpu().numpy(), arrow_lengths(arrows, 0.15 * (hi - lo) / 2)
         ax.quiver(at[:, 0], at[:, 1], v[:, 0], v[:, 1], angles="xy", scale_units="xy", scale=1,
                   width=0.004, color="tab:orange", label="G's gradient step")
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
-    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
+    if real is not None or fake is not None or arrows is not None:
+        ax.legend(loc="upper right", fontsize=7, markerscale=3)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="D(x)")
     return ax
@@ -264,26 +272,12 @@ def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode cove
 
 
 def plot_d_heatmap(gan, lim, ax=None, bins: int = 64, real=None, fake=None, title: str = "D(x) and the samples"):
-    """The learned D(x) = sigmoid(logit) on the grid of ``metrics.grid_points(lim, bins)`` as a
-    heatmap (red: "real", blue: "fake", white: 1/2), with optional real (black) and generated
-    (green) samples on top. 2D data only. Returns the axes."""
-    from .metrics import _limits, grid_points
+    """The learned D(x) = sigmoid(logit) on the grid of ``metrics.grid_points(lim, bins)``, drawn
+    by ``plot_discriminator_2d`` with optional real and generated samples. 2D data only."""
+    from .metrics import grid_points
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 4.5))
-    lo, hi = _limits(lim)
     d = gan.discriminate(grid_points(lim, bins)).numpy().reshape(bins, bins)
-    im = ax.imshow(d, origin="lower", extent=(lo, hi, lo, hi), cmap="RdBu_r", vmin=0, vmax=1,
-                   interpolation="nearest")
-    for pts, color, label in ((real, "black", "real"), (fake, "tab:green", "generated")):
-        if pts is not None:
-            pts = torch.as_tensor(pts).detach().cpu().numpy()
-            ax.scatter(pts[:, 0], pts[:, 1], s=3, c=color, alpha=0.5, label=label)
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, xlim=(lo, hi), ylim=(lo, hi), aspect="equal")
-    if real is not None or fake is not None:
-        ax.legend(loc="upper right", fontsize=8, markerscale=3)
-    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="D(x)")
-    return ax
+    return plot_discriminator_2d(d, lim, real=real, fake=fake, ax=ax, title=title)
 
 
 def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, mesh: int = 15, z=None,
