@@ -7,6 +7,10 @@ One *round* of training, as in Goodfellow et al. (2014), Algorithm 1:
   (``torch.no_grad()``), then one backward pass of BCE(D(x), 1) + BCE(D(G(z)), 0) into D only.
 - Step 2: G step. Push fresh fakes through D and minimise BCE(D(G(z)), 1): the *real* label
   (the non-saturating loss), or E log(1 - D(G(z))) (the saturating, minimax loss).
+
+Fixes for failure modes (notebook 06), each a switch: ``loss="lsgan"`` or ``"wasserstein"``
+(``gan_edu.losses``), ``gp_weight`` (WGAN-GP's gradient penalty added to D's loss) and ``pack``
+(PacGAN: D judges ``pack`` samples at once, concatenated into one input).
 """
 from __future__ import annotations
 
@@ -25,13 +29,16 @@ from torch import nn
 from . import speed
 from .data import TensorSampler
 from .device import get_device
-from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from .losses import BCE_LOSSES, GENERATOR_LOSSES, discriminator_loss_for, generator_loss, gradient_penalty
 
 __all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES"]
 
 OPTIMIZERS = ("adam", "sgd")
 NOISES = ("normal", "uniform")
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
+# d_real / d_fake are the mean of D's output on real / fake data, as a probability sigmoid(l)
+# for the BCE losses; for "lsgan" the raw output (D regresses real onto 1, fake onto 0) and for
+# "wasserstein" the critic's raw score (d_real - d_fake estimates W(p_data, p_g)): not probabilities.
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -50,6 +57,14 @@ def _check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
     return value
+
+
+def _check_weight(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
@@ -104,10 +119,18 @@ class GAN:
     """Owns G, D and their optimizers; ``fit`` trains them against each other.
 
     Parameters: ``lr_d``, ``lr_g`` learning rates; ``betas`` Adam's (DCGAN uses (0.5, 0.999));
-    ``loss`` the generator loss (``"non_saturating"`` or ``"saturating"``); ``d_steps`` D steps
+    ``loss`` the loss kind (``"non_saturating"``, ``"saturating"``: BCE; ``"lsgan"``,
+    ``"wasserstein"``: see ``gan_edu.losses``; D's loss follows it); ``d_steps`` D steps
     per G step; ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
     ``"uniform"`` on [-1, 1]); ``device`` ``"auto"`` (cuda, mps, cpu) or a device name; ``seed``
     for the noise generator (nets are seeded where they are built: ``seed_everything``).
+
+    Failure-mode fixes: ``pack`` (PacGAN, Lin et al. 2018): D sees ``pack`` samples concatenated
+    into one input (along the first data axis: features of flat data, channels of images), so
+    its input size must be ``pack`` times the data's and ``batch_size`` a multiple of ``pack``;
+    ``gp_weight`` (WGAN-GP, Gulrajani et al. 2017): adds ``gp_weight * gradient_penalty`` to D's
+    loss, with any loss kind (WGAN-GP is ``loss="wasserstein", gp_weight=10``, typically
+    ``d_steps=5`` and ``betas=(0.5, 0.9)``).
 
     Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
@@ -121,7 +144,7 @@ class GAN:
                  lr_g: float = 2e-4, betas=(0.5, 0.999), loss: str = "non_saturating",
                  d_steps: int = 1, optimizer: str = "adam", noise: str = "normal",
                  device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
-                 compile=False, resident_data: bool = False):
+                 compile=False, resident_data: bool = False, pack: int = 1, gp_weight: float = 0.0):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -135,6 +158,8 @@ class GAN:
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.loss = _check_choice("loss", loss, GENERATOR_LOSSES)
         self.d_steps = _check_count("d_steps", d_steps)
+        self.pack = _check_count("pack", pack)
+        self.gp_weight = _check_weight("gp_weight", gp_weight)
         self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
         self.noise_kind = _check_choice("noise", noise, NOISES)
         self.device = get_device(device)
@@ -197,17 +222,19 @@ class GAN:
         self.configure(**changes)
 
     def configure(self, **changes) -> None:
-        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps`` or ``optimizer`` of a (running) GAN.
+        """Change ``lr_d``, ``lr_g``, ``loss``, ``d_steps``, ``optimizer`` or ``gp_weight`` of a (running) GAN.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change is recorded in
         ``history["events"]``. Changing the optimizer starts it afresh (no momentum carried over).
+        ``pack`` is fixed at construction: it sets the size of D's input.
         """
         checks = {
             "lr_d": lambda v: _check_lr("lr_d", v), "lr_g": lambda v: _check_lr("lr_g", v),
             "loss": lambda v: _check_choice("loss", v, GENERATOR_LOSSES),
             "d_steps": lambda v: _check_count("d_steps", v),
             "optimizer": lambda v: _check_choice("optimizer", v, OPTIMIZERS),
+            "gp_weight": lambda v: _check_weight("gp_weight", v),
         }
         unknown = set(changes) - set(checks)
         if unknown:
@@ -248,9 +275,22 @@ class GAN:
 
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) = sigmoid(logit), probabilities on the CPU, shape (n,)."""
+        """D(x) on the CPU, shape (n,): sigmoid(logit), a probability, for the BCE losses; D's raw
+        output for ``"lsgan"`` and ``"wasserstein"``. With ``pack`` > 1, D judges a pack of
+        ``pack`` copies of each x."""
         with self.lock, speed.compile_guard(self.compiled):
-            return torch.sigmoid(self.D(x.to(self.device)).float()).reshape(-1).cpu()
+            x = x.to(self.device)
+            if self.pack > 1:
+                x = self._packed(x.repeat_interleave(self.pack, dim=0))
+            out = self.D(x).float().reshape(-1)
+            return (torch.sigmoid(out) if self.loss in BCE_LOSSES else out).cpu()
+
+    def _packed(self, x: torch.Tensor) -> torch.Tensor:
+        """PacGAN: groups of ``pack`` consecutive samples concatenated along the first data axis,
+        (n, c, ...) -> (n / pack, pack * c, ...)."""
+        if self.pack == 1:
+            return x
+        return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
     # ------------------------------------------------------------------ training
     def _real_batch(self, sampler, batch_size: int) -> torch.Tensor:
@@ -281,33 +321,47 @@ class GAN:
         if fake.shape[1:] != real.shape[1:]:
             raise ValueError(f"the generator's output shape {tuple(fake.shape[1:])} does not match the "
                              f"data shape {tuple(real.shape[1:])} (from the sampler)")
+        if real.shape[0] % self.pack:
+            raise ValueError(f"batch_size={real.shape[0]} must be a multiple of pack={self.pack} "
+                             "(D sees the batch in packs of that many samples)")
+        packed = self._packed(real)
         try:
-            out = self.D(real)
+            out = self.D(packed)
         except RuntimeError as err:
-            raise ValueError(f"the discriminator cannot take data of shape {tuple(real.shape[1:])}: {err}") from None
-        if out.numel() != real.shape[0]:
+            hint = (f" (pack={self.pack}: D sees {self.pack} samples concatenated, so its input must be "
+                    f"{self.pack} times the data's size)" if self.pack > 1 else "")
+            raise ValueError(f"the discriminator cannot take data of shape {tuple(packed.shape[1:])}{hint}: "
+                             f"{err}") from None
+        if out.numel() != packed.shape[0]:
             raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
         self._validated = True
 
     def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient."""
+        """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient.
+        With ``pack`` > 1 D judges packs; with ``gp_weight`` > 0 the gradient penalty is added."""
         with torch.no_grad(), self._autocast():  # keep G out of backpropagation: D's loss must not reach G
             fake = self.G(self.noise(real.shape[0]))
         if not self._validated:
             self._validate(real, fake)
+        real, fake = self._packed(real), self._packed(fake)
         with self._autocast():
             real_logits, fake_logits = self.D(real), self.D(fake)
-        loss = discriminator_loss(real_logits.float(), fake_logits.float())  # losses in float32
+        loss = discriminator_loss_for(self.loss, real_logits.float(), fake_logits.float())  # losses in float32
+        if self.gp_weight > 0:
+            loss = loss + self.gp_weight * gradient_penalty(self.D, real.float(), fake.float(), self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._check_finite(loss, self.D, "discriminator")
         self.opt_d.step()
-        return loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+        real_out, fake_out = real_logits.detach().float(), fake_logits.detach().float()
+        if self.loss in BCE_LOSSES:  # probabilities; raw outputs for the other kinds (see HISTORY_KEYS)
+            real_out, fake_out = torch.sigmoid(real_out), torch.sigmoid(fake_out)
+        return loss.detach(), real_out.mean(), fake_out.mean()
 
     def g_step(self, batch_size: int) -> torch.Tensor:
         """Step 2: one update of G through D, with the real label (or the saturating loss)."""
         with _frozen(self.D), self._autocast():  # gradients flow through D into G, but D's weights get none
-            fake_logits = self.D(self.G(self.noise(batch_size)))
+            fake_logits = self.D(self._packed(self.G(self.noise(batch_size))))
         loss = generator_loss(fake_logits.float(), self.loss)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -342,6 +396,9 @@ class GAN:
             raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
         steps = _check_count("steps", steps)
         batch_size = _check_count("batch_size", batch_size)
+        if batch_size % self.pack:
+            raise ValueError(f"batch_size={batch_size} must be a multiple of pack={self.pack} "
+                             "(D sees the batch in packs of that many samples)")
         if callable(callbacks):
             callbacks = (callbacks,)
         self._validated = False
@@ -369,7 +426,8 @@ class GAN:
     # ------------------------------------------------------------------ checkpoints
     def _settings(self) -> dict:
         return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
-                    d_steps=self.d_steps, optimizer=self.optimizer, noise=self.noise_kind, seed=self.seed)
+                    d_steps=self.d_steps, optimizer=self.optimizer, noise=self.noise_kind, seed=self.seed,
+                    pack=self.pack, gp_weight=self.gp_weight)
 
     def save(self, path) -> Path:
         """Write models, optimizers, settings, history and RNG state to ``path`` atomically
@@ -427,7 +485,8 @@ class GAN:
             built.append(given)
         s = state["settings"]
         gan = cls(built[0], built[1], lr_d=s["lr_d"], lr_g=s["lr_g"], betas=tuple(s["betas"]), loss=s["loss"],
-                  d_steps=s["d_steps"], optimizer=s["optimizer"], noise=s["noise"], device=device, seed=s["seed"])
+                  d_steps=s["d_steps"], optimizer=s["optimizer"], noise=s["noise"], device=device, seed=s["seed"],
+                  pack=s.get("pack", 1), gp_weight=s.get("gp_weight", 0.0))
         gan.opt_d.load_state_dict(state["opt_d"])
         gan.opt_g.load_state_dict(state["opt_g"])
         gan.step = state["step"]
