@@ -14,26 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
 import torch
 
-from gan_edu import data, recipes
-from gan_edu.metrics import mode_coverage
-
-TASKS = {"ring": lambda seed: data.ring(8, radius=2.0, std=0.02, seed=seed),
-         "grid": lambda seed: data.grid(5, spacing=2.0, std=0.05, seed=seed)}
-N_SAMPLES = 2500
+from gan_edu import recipes
+from gan_edu.recipes import TASKS
 
 
 def run_one(recipe, task: str, seed: int) -> dict:
     """Train ``recipe`` on ``task`` with ``seed``; the coverage of 2,500 samples and CPU seconds."""
-    sampler = TASKS[task](seed)
-    start = time.process_time()
-    gan = recipes.train(recipe, sampler, seed=seed)
-    cpu = time.process_time() - start
-    cov = mode_coverage(gan.sample(N_SAMPLES), sampler.modes, sampler.std)
-    return dict(modes=cov["modes"], of=cov["of"], hq=cov["high_quality"], cpu_s=cpu)
+    r = recipes.evaluate(recipe, task, seed)
+    r.pop("gan")
+    return r
 
 
 def _mean_std(values) -> str:
