@@ -1,8 +1,10 @@
-r"""The GAN objective and its rewriting as binary cross-entropy.
+r"""The GAN objective and its rewriting as binary cross-entropy; LSGAN and Wasserstein losses.
 
 Notation: ``D(x) = sigmoid(l(x))`` where ``l`` is the discriminator's *logit*. Functions named
 ``*_loss`` take logits (numerically stable log-sigmoid forms); ``value_function`` and ``bce``
-take probabilities, as in the paper. Functions on a grid take density values sampled on an
+take probabilities, as in the paper. The least-squares (LSGAN, Mao et al. 2017) and
+Wasserstein (WGAN, Arjovsky et al. 2017) losses take D's *raw* output ``D(x)`` (there is no
+sigmoid in them); ``gradient_penalty`` is WGAN-GP's (Gulrajani et al. 2017). Functions on a grid take density values sampled on an
 evenly spaced grid with spacing ``dx`` and return Python floats.
 """
 from __future__ import annotations
@@ -14,14 +16,17 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "GENERATOR_LOSSES",
+    "GENERATOR_LOSSES", "BCE_LOSSES",
+    "lsgan_discriminator_loss", "lsgan_generator_loss", "wasserstein_critic_loss",
+    "wasserstein_generator_loss", "gradient_penalty", "discriminator_loss_for",
     "value_function", "bce", "discriminator_loss", "generator_loss",
     "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
     "kl_divergence", "jensen_shannon",
     "generator_objective_on_grid", "optimal_generator_objective",
 ]
 
-GENERATOR_LOSSES = ("non_saturating", "saturating")
+GENERATOR_LOSSES = ("non_saturating", "saturating", "lsgan", "wasserstein")
+BCE_LOSSES = ("non_saturating", "saturating")  # the kinds whose D output is a logit of a probability
 
 
 def value_function(d_real, d_fake) -> torch.Tensor:
@@ -63,18 +68,91 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
-    r"""G's loss on D's logits for generated data.
+    r"""G's loss on D's output for generated data (logits for the BCE kinds, raw for the others).
 
     - ``"saturating"``: the minimax loss E_z[log(1 - D(G(z)))] = -BCE(D(G(z)), 0)
       = -mean softplus(l). Its gradient vanishes when D confidently rejects the fakes.
     - ``"non_saturating"``: E_z[-log D(G(z))] = BCE(D(G(z)), 1) = mean softplus(-l):
       train G with the *real* label. Same fixed point, much stronger gradient early on.
+    - ``"lsgan"``: ½ E_z[(D(G(z)) - 1)²] (``lsgan_generator_loss``).
+    - ``"wasserstein"``: -E_z[D(G(z))] (``wasserstein_generator_loss``).
     """
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()
     if kind == "saturating":
         return -F.softplus(fake_logits).mean()
+    if kind == "lsgan":
+        return lsgan_generator_loss(fake_logits)
+    if kind == "wasserstein":
+        return wasserstein_generator_loss(fake_logits)
     raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+
+
+def lsgan_discriminator_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    r"""LSGAN's D loss (Mao et al. 2017, a=0, b=1): ½ E_x[(D(x) - 1)²] + ½ E_z[D(G(z))²].
+
+    D regresses real data onto 1 and fakes onto 0 with squared errors, on its raw output.
+    """
+    return 0.5 * (real_out - 1).pow(2).mean() + 0.5 * fake_out.pow(2).mean()
+
+
+def lsgan_generator_loss(fake_out: torch.Tensor) -> torch.Tensor:
+    r"""LSGAN's G loss (c=1): ½ E_z[(D(G(z)) - 1)²]. Unlike the saturating BCE loss its
+    gradient grows, not vanishes, the further the fakes are from where D puts the real data."""
+    return 0.5 * (fake_out - 1).pow(2).mean()
+
+
+def wasserstein_critic_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    r"""WGAN's critic loss: E_z[D(G(z))] - E_x[D(x)].
+
+    Minimising it maximises E_x[D(x)] - E_z[D(G(z))], which for a 1-Lipschitz D estimates the
+    Wasserstein-1 distance W(p_data, p_g) (Kantorovich-Rubinstein duality). D is a *critic*: a
+    score, not a probability. Keep it Lipschitz with ``gradient_penalty``.
+    """
+    return fake_out.mean() - real_out.mean()
+
+
+def wasserstein_generator_loss(fake_out: torch.Tensor) -> torch.Tensor:
+    r"""WGAN's generator loss: -E_z[D(G(z))] (G raises the critic's score of its samples)."""
+    return -fake_out.mean()
+
+
+def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""WGAN-GP's penalty (Gulrajani et al. 2017): E_x̂[(||∇_x̂ D(x̂)||₂ - 1)²].
+
+    x̂ = ε x + (1 - ε) G(z) with ε ~ U[0, 1], one per pair, on the segments between real and
+    fake samples. Differentiable in D's parameters (``create_graph=True``): add
+    ``weight * gradient_penalty(...)`` to D's loss (weight 10 in the paper). ``generator`` is an
+    optional ``torch.Generator`` for ε.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    real, fake = real.detach(), fake.detach()
+    eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator,
+                     device=real.device, dtype=real.dtype)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    out = discriminator(x_hat)
+    (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)
+    norm = grad.float().reshape(grad.shape[0], -1).norm(2, dim=1)
+    return (norm - 1).pow(2).mean()
+
+
+def discriminator_loss_for(kind: str, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    r"""D's loss that goes with the generator loss ``kind``.
+
+    - ``"non_saturating"``, ``"saturating"``: BCE, mean softplus(-l_real) + mean softplus(l_fake)
+      (``discriminator_loss``; both G losses play against the same D).
+    - ``"lsgan"``: ½ E(D(x) - 1)² + ½ E D(G(z))² (``lsgan_discriminator_loss``).
+    - ``"wasserstein"``: E D(G(z)) - E D(x) (``wasserstein_critic_loss``).
+    """
+    if kind in BCE_LOSSES:
+        return discriminator_loss(real_out, fake_out)
+    if kind == "lsgan":
+        return lsgan_discriminator_loss(real_out, fake_out)
+    if kind == "wasserstein":
+        return wasserstein_critic_loss(real_out, fake_out)
+    raise ValueError(f"unknown loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
 
 
 def optimal_discriminator(p_data, p_g) -> np.ndarray:
@@ -130,8 +208,8 @@ def jensen_shannon(p, q, dx: float) -> float:
 
 
 def _check_generator_kind(kind: str) -> str:
-    if kind not in GENERATOR_LOSSES:
-        raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+    if kind not in BCE_LOSSES:
+        raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {BCE_LOSSES}")
     return kind
 
 

@@ -15,6 +15,10 @@ comes from the D *before* its update (gradient descent-ascent on V(D,G)).
 
 Label smoothing (Salimans et al. 2016) replaces D's targets: one-sided, real 1 -> 1 - s;
 two-sided, also fake 0 -> s. G's step always uses the real label 1.
+
+Fixes for failure modes (notebook 06), each a switch: ``loss="lsgan"`` or ``"wasserstein"``
+(``gan_edu.losses``), ``gp_weight`` (WGAN-GP's gradient penalty added to D's loss) and ``pack``
+(PacGAN: D judges ``pack`` samples at once, concatenated into one input).
 """
 from __future__ import annotations
 
@@ -33,7 +37,8 @@ from torch import nn
 from . import speed
 from .data import TensorSampler
 from .device import get_device
-from .losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
+from .losses import (BCE_LOSSES, GENERATOR_LOSSES, discriminator_loss, discriminator_loss_for, generator_loss,
+                     gradient_penalty)
 
 __all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
 
@@ -43,8 +48,11 @@ UPDATES = ("alternating", "simultaneous")
 LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
 MAX_STEPS_PER_ROUND = 10
 # settings() keys that only the constructor sets: configure() accepts them back unchanged only
-CONSTRUCTION_ONLY = ("betas", "seed")
+CONSTRUCTION_ONLY = ("betas", "seed", "pack")
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
+# d_real / d_fake are the mean of D's output on real / fake data, as a probability sigmoid(l)
+# for the BCE losses; for "lsgan" the raw output (D regresses real onto 1, fake onto 0) and for
+# "wasserstein" the critic's raw score (d_real - d_fake estimates W(p_data, p_g)): not probabilities.
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -63,6 +71,14 @@ def _check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
     return value
+
+
+def _check_weight(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
@@ -141,18 +157,26 @@ class GAN:
     """Owns G, D and their optimizers; ``fit`` trains them against each other.
 
     Parameters: ``lr_d``, ``lr_g`` learning rates; ``betas`` Adam's (DCGAN uses (0.5, 0.999));
-    ``loss`` the generator loss (``"non_saturating"`` or ``"saturating"``); ``d_steps`` and
+    ``loss`` the loss kind (``"non_saturating"``, ``"saturating"``: BCE; ``"lsgan"``,
+    ``"wasserstein"``: see ``gan_edu.losses``; D's loss follows it); ``d_steps`` and
     ``g_steps`` the D steps then G steps of one round (each 0 to 10, not both 0);
     ``optimizer`` ``"adam"`` or ``"sgd"``; ``noise`` the prior p(z) (``"normal"`` or
     ``"uniform"`` on [-1, 1]); ``update`` ``"alternating"`` or ``"simultaneous"`` (see the
     module docstring); ``label_smoothing`` ``"none"``, ``"one_sided"`` or ``"two_sided"`` with
-    amount ``smoothing`` (D's targets 1 - s for real, s for fake when two-sided); ``device``
-    ``"auto"`` (cuda, mps, cpu) or a device name; ``seed`` for the noise generator (nets are
-    seeded where they are built: ``seed_everything``).
+    amount ``smoothing`` (D's targets 1 - s for real, s for fake when two-sided; BCE kinds only);
+    ``device`` ``"auto"`` (cuda, mps, cpu) or a device name; ``seed`` for the noise generator
+    (nets are seeded where they are built: ``seed_everything``).
 
     ``settings()`` returns every control as a JSON-serialisable dict whose keys are these
     parameters' names: ``GAN(G, D, **settings)`` rebuilds the set-up, ``gan.configure(**settings)``
     applies it to a running GAN.
+
+    Failure-mode fixes: ``pack`` (PacGAN, Lin et al. 2018): D sees ``pack`` samples concatenated
+    into one input (along the first data axis: features of flat data, channels of images), so
+    its input size must be ``pack`` times the data's and ``batch_size`` a multiple of ``pack``;
+    ``gp_weight`` (WGAN-GP, Gulrajani et al. 2017): adds ``gp_weight * gradient_penalty`` to D's
+    loss, with any loss kind (WGAN-GP is ``loss="wasserstein", gp_weight=10``, typically
+    ``d_steps=5`` and ``betas=(0.5, 0.9)``).
 
     Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
@@ -167,7 +191,8 @@ class GAN:
                  d_steps: int = 1, optimizer: str = "adam", noise: str = "normal",
                  device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
                  compile=False, resident_data: bool = False, g_steps: int = 1,
-                 update: str = "alternating", label_smoothing: str = "none", smoothing: float = 0.1):
+                 update: str = "alternating", label_smoothing: str = "none", smoothing: float = 0.1,
+                 pack: int = 1, gp_weight: float = 0.0):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -185,6 +210,8 @@ class GAN:
         self.update = _check_choice("update", update, UPDATES)
         self.label_smoothing = _check_choice("label_smoothing", label_smoothing, LABEL_SMOOTHINGS)
         self.smoothing = _check_smoothing(smoothing)
+        self.pack = _check_count("pack", pack)
+        self.gp_weight = _check_weight("gp_weight", gp_weight)
         self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
         self.noise_kind = _check_choice("noise", noise, NOISES)
         self.device = get_device(device)
@@ -248,14 +275,16 @@ class GAN:
 
     def configure(self, **changes) -> None:
         """Change the controls of a (running) GAN: ``lr_d``, ``lr_g``, ``loss``, ``d_steps``,
-        ``g_steps``, ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``.
+        ``g_steps``, ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``,
+        ``gp_weight``.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change of value is
         recorded in ``history["events"]``. Changing the optimizer starts it afresh (no momentum
-        carried over). The construction-only keys of ``settings()`` (``betas``,
-        ``seed``) are accepted when they equal the GAN's own, so ``configure(**other.settings())``
-        works; a different value raises a ValueError (build a new GAN for it).
+        carried over). The construction-only keys of ``settings()`` (``betas``, ``seed``, and
+        ``pack``, which sets the size of D's input) are accepted when they equal the GAN's own, so
+        ``configure(**other.settings())`` works; a different value raises a ValueError (build a
+        new GAN for it).
         """
         checks = {
             "lr_d": lambda v: _check_lr("lr_d", v), "lr_g": lambda v: _check_lr("lr_g", v),
@@ -266,6 +295,7 @@ class GAN:
             "label_smoothing": lambda v: _check_choice("label_smoothing", v, LABEL_SMOOTHINGS),
             "smoothing": _check_smoothing,
             "noise": lambda v: _check_choice("noise", v, NOISES),
+            "gp_weight": lambda v: _check_weight("gp_weight", v),
         }
         unknown = set(changes) - set(checks) - set(CONSTRUCTION_ONLY)
         if unknown:
@@ -289,7 +319,7 @@ class GAN:
         return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
                     d_steps=self.d_steps, g_steps=self.g_steps, optimizer=self.optimizer,
                     noise=self.noise_kind, update=self.update, label_smoothing=self.label_smoothing,
-                    smoothing=self.smoothing, seed=self.seed)
+                    smoothing=self.smoothing, seed=self.seed, pack=self.pack, gp_weight=self.gp_weight)
 
     def _apply_pending(self) -> None:
         with self._pending_lock:
@@ -327,9 +357,22 @@ class GAN:
 
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) = sigmoid(logit), probabilities on the CPU, shape (n,)."""
+        """D(x) on the CPU, shape (n,): sigmoid(logit), a probability, for the BCE losses; D's raw
+        output for ``"lsgan"`` and ``"wasserstein"``. With ``pack`` > 1, D judges a pack of
+        ``pack`` copies of each x."""
         with self.lock, speed.compile_guard(self.compiled):
-            return torch.sigmoid(self.D(x.to(self.device)).float()).reshape(-1).cpu()
+            x = x.to(self.device)
+            if self.pack > 1:
+                x = self._packed(x.repeat_interleave(self.pack, dim=0))
+            out = self.D(x).float().reshape(-1)
+            return (torch.sigmoid(out) if self.loss in BCE_LOSSES else out).cpu()
+
+    def _packed(self, x: torch.Tensor) -> torch.Tensor:
+        """PacGAN: groups of ``pack`` consecutive samples concatenated along the first data axis,
+        (n, c, ...) -> (n / pack, pack * c, ...)."""
+        if self.pack == 1:
+            return x
+        return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
     # ------------------------------------------------------------------ training
     def _real_batch(self, sampler, batch_size: int) -> torch.Tensor:
@@ -360,11 +403,18 @@ class GAN:
         if fake.shape[1:] != real.shape[1:]:
             raise ValueError(f"the generator's output shape {tuple(fake.shape[1:])} does not match the "
                              f"data shape {tuple(real.shape[1:])} (from the sampler)")
+        if real.shape[0] % self.pack:
+            raise ValueError(f"batch_size={real.shape[0]} must be a multiple of pack={self.pack} "
+                             "(D sees the batch in packs of that many samples)")
+        packed = self._packed(real)
         try:
-            out = self.D(real)
+            out = self.D(packed)
         except RuntimeError as err:
-            raise ValueError(f"the discriminator cannot take data of shape {tuple(real.shape[1:])}: {err}") from None
-        if out.numel() != real.shape[0]:
+            hint = (f" (pack={self.pack}: D sees {self.pack} samples concatenated, so its input must be "
+                    f"{self.pack} times the data's size)" if self.pack > 1 else "")
+            raise ValueError(f"the discriminator cannot take data of shape {tuple(packed.shape[1:])}{hint}: "
+                             f"{err}") from None
+        if out.numel() != packed.shape[0]:
             raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
         self._validated = True
 
@@ -373,28 +423,50 @@ class GAN:
         s = self.smoothing
         return {"none": (1.0, 0.0), "one_sided": (1.0 - s, 0.0), "two_sided": (1.0 - s, s)}[self.label_smoothing]
 
+    def _d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor, real: torch.Tensor,
+                fake: torch.Tensor) -> torch.Tensor:
+        """D's loss for ``self.loss`` (``losses.discriminator_loss_for``; the BCE kinds with the
+        targets ``d_labels()``), plus ``gp_weight`` x the gradient penalty at points between the
+        (packed) ``real`` and ``fake`` inputs when ``gp_weight`` > 0."""
+        if self.loss in BCE_LOSSES:
+            real_label, fake_label = self.d_labels()
+            loss = discriminator_loss(real_out, fake_out, real_label=real_label, fake_label=fake_label)
+        else:
+            loss = discriminator_loss_for(self.loss, real_out, fake_out)
+        if self.gp_weight > 0:
+            loss = loss + self.gp_weight * gradient_penalty(self.D, real.float(), fake.detach().float(), self.rng)
+        return loss
+
+    def _d_means(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean D output on real and fake data for the history: probabilities sigmoid(l) for the
+        BCE kinds, D's raw output for the others (see ``HISTORY_KEYS``)."""
+        real_out, fake_out = real_out.detach().float(), fake_out.detach().float()
+        if self.loss in BCE_LOSSES:
+            real_out, fake_out = torch.sigmoid(real_out), torch.sigmoid(fake_out)
+        return real_out.mean(), fake_out.mean()
+
     def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient.
-        With label smoothing the targets are ``d_labels()``."""
+        With label smoothing the targets are ``d_labels()``; with ``pack`` > 1 D judges packs;
+        with ``gp_weight`` > 0 the gradient penalty is added."""
         with torch.no_grad(), self._autocast():  # keep G out of backpropagation: D's loss must not reach G
             fake = self.G(self.noise(real.shape[0]))
         if not self._validated:
             self._validate(real, fake)
+        real, fake = self._packed(real), self._packed(fake)
         with self._autocast():
             real_logits, fake_logits = self.D(real), self.D(fake)
-        real_label, fake_label = self.d_labels()
-        loss = discriminator_loss(real_logits.float(), fake_logits.float(),  # losses in float32
-                                  real_label=real_label, fake_label=fake_label)
+        loss = self._d_loss(real_logits.float(), fake_logits.float(), real, fake)  # losses in float32
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._check_finite(loss, self.D, "discriminator")
         self.opt_d.step()
-        return loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+        return (loss.detach(), *self._d_means(real_logits, fake_logits))
 
     def g_step(self, batch_size: int) -> torch.Tensor:
         """Step 2: one update of G through D, with the real label (or the saturating loss)."""
         with _frozen(self.D), self._autocast():  # gradients flow through D into G, but D's weights get none
-            fake_logits = self.D(self.G(self.noise(batch_size)))
+            fake_logits = self.D(self._packed(self.G(self.noise(batch_size))))
         loss = generator_loss(fake_logits.float(), self.loss)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -406,7 +478,7 @@ class GAN:
                           update_g: bool = True):
         """One simultaneous update: both gradients from one forward pass, then both optimizers step.
 
-        The fakes x_g = G(z) go once through D. D's gradient is that of its (labelled) BCE loss
+        The fakes x_g = G(z) go once through D. D's gradient is that of its loss (``_d_loss``)
         w.r.t. D's parameters only (as if the fakes were detached); G's gradient is that of its
         loss w.r.t. G's parameters only, through the *same, not yet updated* D. Only then do the
         optimizers step: (θ_D, θ_G) ← (θ_D - η_D ∇_D L_D, θ_G - η_G ∇_G L_G) at the same point.
@@ -416,14 +488,15 @@ class GAN:
             fake = self.G(self.noise(batch_size))
         if update_d and not self._validated:
             self._validate(real, fake.detach())
+        fake = self._packed(fake)
+        real = self._packed(real) if update_d else None
         with self._autocast():
             fake_logits = self.D(fake).float()
             real_logits = self.D(real).float() if update_d else None
         loss_d = loss_g = None
         d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
         if update_d:
-            real_label, fake_label = self.d_labels()
-            loss_d = discriminator_loss(real_logits, fake_logits, real_label=real_label, fake_label=fake_label)
+            loss_d = self._d_loss(real_logits, fake_logits, real, fake)
             d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=update_g, allow_unused=True)
         if update_g:
             loss_g = generator_loss(fake_logits, self.loss)
@@ -440,8 +513,7 @@ class GAN:
             self.opt_d.step()
         if update_g:
             self.opt_g.step()
-        d_real = torch.sigmoid(real_logits.detach()).mean() if update_d else None
-        d_fake = torch.sigmoid(fake_logits.detach()).mean() if update_d else None
+        d_real, d_fake = self._d_means(real_logits, fake_logits) if update_d else (None, None)
         return (None if loss_d is None else loss_d.detach(), None if loss_g is None else loss_g.detach(),
                 d_real, d_fake)
 
@@ -469,16 +541,22 @@ class GAN:
     def g_only_step(self, batch_size: int = 128) -> dict:
         """One G step as a recorded round (the UI's "G step" button): ``loss_d``, ``d_real``,
         ``d_fake`` are NaN. Pending ``configure`` changes are applied first."""
-        batch_size = _check_count("batch_size", batch_size)
+        batch_size = self._check_batch_size(batch_size)
         with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
             return self._round(None, batch_size, 0, 1, "alternating")
 
-    @staticmethod
-    def _check_round_args(sampler, batch_size) -> int:
+    def _check_round_args(self, sampler, batch_size) -> int:
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
-        return _check_count("batch_size", batch_size)
+        return self._check_batch_size(batch_size)
+
+    def _check_batch_size(self, batch_size) -> int:
+        batch_size = _check_count("batch_size", batch_size)
+        if batch_size % self.pack:
+            raise ValueError(f"batch_size={batch_size} must be a multiple of pack={self.pack} "
+                             "(D sees the batch in packs of that many samples)")
+        return batch_size
 
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
         """``d_steps`` D steps and ``g_steps`` G steps (alternating or simultaneous), recorded."""
@@ -517,7 +595,7 @@ class GAN:
         if not callable(sampler):
             raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
         steps = _check_count("steps", steps)
-        batch_size = _check_count("batch_size", batch_size)
+        batch_size = self._check_batch_size(batch_size)
         if callable(callbacks):
             callbacks = (callbacks,)
         self._validated = False
@@ -600,7 +678,7 @@ class GAN:
             except RuntimeError as err:
                 raise ValueError(f"the checkpoint's {name} weights do not fit the net given: {err}") from None
             built.append(given)
-        s = dict(state["settings"])  # older checkpoints lack g_steps, update, label smoothing: defaults
+        s = dict(state["settings"])  # older checkpoints lack the newer settings: defaults
         s["betas"] = tuple(s["betas"])
         gan = cls(built[0], built[1], device=device, **s)
         gan.opt_d.load_state_dict(state["opt_d"])

@@ -34,7 +34,7 @@ def test_generator_objective_on_grid_matches_generator_loss_on_samples():
     logits = torch.linspace(-6, 6, 101, dtype=torch.float64)
     p_g = np.full(101, 1 / 101)
     d = torch.sigmoid(logits).numpy()
-    for kind in losses.GENERATOR_LOSSES:
+    for kind in losses.BCE_LOSSES:
         expected = losses.generator_loss(logits, kind).item()
         assert losses.generator_objective_on_grid(d, p_g, 1.0, kind) == pytest.approx(expected, rel=1e-12)
 
@@ -65,7 +65,7 @@ def test_optimal_generator_objective_is_fixed_d_objective_at_d_star(mean, std):
     p_data, p_g = Gaussian1D(0.0, 1.0).density(x), Gaussian1D(mean, std).density(x)
     d_star = losses.optimal_discriminator(p_data, p_g)
     assert d_star.min() > 0 and d_star.max() < 1
-    for kind in losses.GENERATOR_LOSSES:
+    for kind in losses.BCE_LOSSES:
         assert losses.optimal_generator_objective(p_data, p_g, dx, kind) == pytest.approx(
             losses.generator_objective_on_grid(d_star, p_g, dx, kind), abs=1e-9)
 

@@ -1,0 +1,131 @@
+r"""The Dirac-GAN of Mescheder, Geiger & Nowozin (2018), "Which training methods for GANs do
+actually converge?": the smallest GAN that oscillates.
+
+- Data: a point mass at 0, p_data = δ_0. Generator: a point mass at θ, p_θ = δ_θ.
+- Discriminator: linear, D_ψ(x) = ψ·x (a logit).
+- Objective (the GAN game with f(t) = -log(1 + exp(-t)), i.e. log sigmoid):
+
+      L(θ, ψ) = f(ψ θ) + f(0),   G minimises over θ, D maximises over ψ.
+
+  (The first term is E_{p_θ}[f(D(x))], which is log(1 - D(G(z))) written with the logit's sign
+  flipped; the second is E_{p_data}[f(-D(x))] = f(0) since the data sit at 0.)
+
+The unique equilibrium is (θ, ψ) = (0, 0). The gradient vector field,
+
+      v(θ, ψ) = (-∂L/∂θ, ∂L/∂ψ) = (-ψ f'(θψ), θ f'(θψ)),   f'(t) = 1 / (1 + exp(t)),
+
+has a Jacobian at the equilibrium with eigenvalues ±i f'(0) = ±i/2: purely imaginary, so the
+continuous dynamics circle around (0, 0) forever. Discrete steps do worse or no better:
+*simultaneous* gradient steps spiral outwards, *alternating* ones (D first, then G with the
+new ψ) stay on a bounded cycle without converging. The R1 gradient penalty
+(γ/2) E_{p_data}||∇_x D_ψ(x)||² = (γ/2) ψ², subtracted from D's objective, adds -γψ to ψ's
+update and makes the equilibrium attractive: the iterates converge to (0, 0).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
+           "plot_phase_portrait"]
+
+METHODS = ("simultaneous", "alternating")
+
+
+def f(t):
+    r"""f(t) = -log(1 + exp(-t)) = log sigmoid(t), computed stably."""
+    t = np.asarray(t, dtype=float)
+    return -np.logaddexp(0.0, -t)
+
+
+def f_prime(t):
+    r"""f'(t) = 1 / (1 + exp(t)) = sigmoid(-t); f'(0) = 1/2."""
+    t = np.asarray(t, dtype=float)
+    return 0.5 * (1 - np.tanh(t / 2))  # = sigmoid(-t), without overflow
+
+
+def dirac_loss(theta, psi):
+    r"""L(θ, ψ) = f(ψθ) + f(0): G minimises it, D maximises it."""
+    return f(np.asarray(psi) * np.asarray(theta)) + f(0.0)
+
+
+def vector_field(theta, psi, gamma: float = 0.0):
+    r"""The update directions (dθ, dψ) = (-ψ f'(θψ), θ f'(θψ) - γψ).
+
+    dθ = -∂L/∂θ (G descends), dψ = ∂/∂ψ [L - (γ/2) ψ²] (D ascends its R1-penalised objective).
+    Works elementwise on arrays (for a quiver plot) and on floats.
+    """
+    theta, psi = np.asarray(theta, dtype=float), np.asarray(psi, dtype=float)
+    fp = f_prime(theta * psi)
+    return -psi * fp, theta * fp - gamma * psi
+
+
+def _check_positive(name: str, value, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value!r}")
+    return float(value)
+
+
+def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: float = 0.1,
+              steps: int = 300, method: str = "simultaneous", gamma: float = 0.0) -> np.ndarray:
+    r"""Gradient steps on the Dirac-GAN from (θ₀, ψ₀); returns the trajectory, shape (steps + 1, 2).
+
+    - ``"simultaneous"``: both players step from the same point,
+      θ' = θ - lr_g ψ f'(θψ),  ψ' = ψ + lr_d (θ f'(θψ) - γψ).
+    - ``"alternating"``: D steps first, then G steps against the *new* ψ (as ``GAN.fit`` does),
+      ψ' = ψ + lr_d (θ f'(θψ) - γψ),  θ' = θ - lr_g ψ' f'(θψ').
+
+    ``gamma`` > 0 adds the R1 gradient penalty (γ/2) ψ² to D's loss.
+    """
+    theta, psi = float(theta0), float(psi0)
+    lr_d, lr_g = _check_positive("lr_d", lr_d), _check_positive("lr_g", lr_g)
+    gamma = _check_positive("gamma", gamma, allow_zero=True)
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method={method!r}; choose one of {METHODS}")
+    out = np.empty((steps + 1, 2))
+    out[0] = theta, psi
+    for i in range(1, steps + 1):
+        if method == "simultaneous":
+            d_theta, d_psi = vector_field(theta, psi, gamma)
+            theta, psi = theta + lr_g * float(d_theta), psi + lr_d * float(d_psi)
+        else:
+            psi = psi + lr_d * float(vector_field(theta, psi, gamma)[1])
+            theta = theta + lr_g * float(vector_field(theta, psi, gamma)[0])
+        out[i] = theta, psi
+    return out
+
+
+def radius(trajectory) -> np.ndarray:
+    r"""Distance of each point of a trajectory from the equilibrium (0, 0): √(θ² + ψ²)."""
+    return np.hypot(*np.asarray(trajectory, dtype=float).T)
+
+
+def plot_phase_portrait(trajectory, gamma: float = 0.0, ax=None, title: str = "Dirac-GAN phase portrait",
+                        lim: float | None = None, label: str = "trajectory"):
+    """The vector field v(θ, ψ) (arrows) and a trajectory from ``dirac_gan`` (line, start and end marked)."""
+    import matplotlib.pyplot as plt
+
+    traj = np.asarray(trajectory, dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    if lim is None:
+        finite = traj[np.isfinite(traj).all(1)]
+        lim = max(1.5, 1.15 * float(np.abs(finite).max())) if len(finite) else 1.5
+    g = np.linspace(-lim, lim, 17)
+    T, P = np.meshgrid(g, g)
+    dT, dP = vector_field(T, P, gamma)
+    ax.quiver(T, P, dT, dP, color="0.65", angles="xy", width=0.003)
+    ax.plot(traj[:, 0], traj[:, 1], "-", lw=1.2, color="C0", label=label)
+    ax.plot(*traj[0], "o", color="C2", label="start")
+    ax.plot(*traj[-1], "s", color="C3", label="end")
+    ax.plot(0, 0, "*", color="k", ms=12, label="equilibrium (0, 0)")
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="θ (generator: position of the fake point)",
+           ylabel="ψ (discriminator: slope of D(x) = ψx)", title=title, aspect="equal")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax

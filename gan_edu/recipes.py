@@ -1,0 +1,145 @@
+"""Named training recipes for the 2D mode-collapse tasks (notebook 06, ``benchmarks/mode_collapse.py``).
+
+A recipe is a small dict: the nets' sizes, ``GAN``'s settings, the training length and an
+optional learning-rate decay at the end. ``build(recipe)`` makes the nets and the ``GAN``;
+``train(recipe, sampler)`` builds and trains. The notebook, the benchmark and the tests all use
+these definitions, so a number in one is a number in the others.
+
+- ``"vanilla"``: the plain GAN: MLPs (3 x 128), non-saturating BCE loss, Adam (lr 1e-3,
+  betas (0.5, 0.999)), batch 64, 6,000 rounds. The baseline that collapses.
+- ``"pacgan"``: the same with PacGAN packing (Lin et al. 2018): D judges 2 samples at once, so
+  a generator that repeats itself is easy to spot.
+- ``"wgan_gp"``: Wasserstein loss with the gradient penalty (Gulrajani et al. 2017), the
+  paper's settings: 5 critic steps per G step, Adam lr 1e-4, betas (0.5, 0.9), weight 10;
+  3,000 G steps.
+- ``"lsgan"``: the vanilla recipe with the least-squares loss (Mao et al. 2017).
+- ``"best"``: gan_edu's tuned recipe for these tasks (see ``benchmarks/RESULTS.md``).
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+from . import data
+from .metrics import mode_coverage
+from .nets import MLPDiscriminator, MLPGenerator
+from .train import GAN
+
+__all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "lr_factor", "train", "evaluate"]
+
+# The benchmark tasks of the mode-collapse literature (VEEGAN, PacGAN): name -> sampler(seed).
+TASKS = {"ring": lambda seed=0: data.ring(8, radius=2.0, std=0.02, seed=seed),
+         "grid": lambda seed=0: data.grid(5, spacing=2.0, std=0.05, seed=seed)}
+N_SAMPLES = 2500
+
+_COMMON = dict(
+    G=dict(noise_dim=2, hidden=128, depth=3),
+    D=dict(hidden=128, depth=3),
+    gan=dict(lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.999), loss="non_saturating", d_steps=1),
+    steps=6000, batch_size=64,
+    lr_decay=None,  # or (start, factor[, "linear"]): see lr_factor
+)
+
+
+def _recipe(**changes) -> dict:
+    r = copy.deepcopy(_COMMON)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(r.get(key), dict):
+            r[key].update(value)
+        else:
+            r[key] = value
+    return r
+
+
+RECIPES = {
+    "vanilla": _recipe(),
+    "pacgan": _recipe(gan=dict(pack=2)),
+    "wgan_gp": _recipe(gan=dict(loss="wasserstein", gp_weight=10.0, d_steps=5, betas=(0.5, 0.9), lr_d=1e-4,
+                                lr_g=1e-4), steps=3000),
+    "lsgan": _recipe(gan=dict(loss="lsgan")),
+    # tuned on seeds 0-2 of both tasks (benchmarks/RESULTS.md): LSGAN, a deeper G, a high learning
+    # rate for 40% of the run, then a linear decay to 1% of it (the samples sharpen onto the modes)
+    "best": _recipe(G=dict(depth=4), gan=dict(loss="lsgan", lr_d=2e-3, lr_g=2e-3), steps=12000,
+                    lr_decay=(0.4, 0.01, "linear")),
+}
+
+
+def get_recipe(name_or_recipe, **changes) -> dict:
+    """A copy of the named recipe (or of a recipe dict), with top-level ``changes`` (e.g. ``steps=``)."""
+    if isinstance(name_or_recipe, str):
+        if name_or_recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {name_or_recipe!r}; choose one of {tuple(RECIPES)}")
+        recipe = copy.deepcopy(RECIPES[name_or_recipe])
+    elif isinstance(name_or_recipe, dict):
+        recipe = copy.deepcopy(name_or_recipe)
+    else:
+        raise TypeError(f"recipe must be a name or a dict, got {type(name_or_recipe).__name__}")
+    unknown = set(changes) - set(_COMMON)
+    if unknown:
+        raise ValueError(f"unknown recipe keys {sorted(unknown)}; known: {sorted(_COMMON)}")
+    recipe.update(copy.deepcopy(changes))
+    return recipe
+
+
+def build(recipe, data_dim: int = 2, seed: int = 0, device="cpu") -> GAN:
+    """The nets (seeded with ``seed``) and the ``GAN`` of a recipe. D's input is ``pack * data_dim``."""
+    import torch
+
+    recipe = get_recipe(recipe)
+    gan_kw = dict(recipe["gan"])
+    pack = gan_kw.get("pack", 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = MLPGenerator(data_dim=data_dim, **recipe["G"])
+        D = MLPDiscriminator(data_dim=pack * data_dim, **recipe["D"])
+    return GAN(G, D, device=device, seed=seed, **gan_kw)
+
+
+def lr_factor(lr_decay, t: float) -> float:
+    """The learning-rate multiplier at training progress ``t`` in [0, 1] for ``lr_decay``:
+    ``None`` (always 1); ``(start, factor)``: 1 until ``start``, then ``factor``; or
+    ``(start, factor, "linear")``: 1 until ``start``, then linearly down to ``factor`` at the end."""
+    if not lr_decay:
+        return 1.0
+    start, factor, *shape = lr_decay
+    if t < start:
+        return 1.0
+    if shape and shape[0] == "linear":
+        return 1.0 + (factor - 1.0) * (t - start) / max(1.0 - start, 1e-12)
+    return factor
+
+
+def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None, progress: bool = False) -> GAN:
+    """Build a recipe's GAN and train it on ``sampler`` for its ``steps`` (or ``steps=``), both
+    learning rates scaled by ``lr_factor(recipe["lr_decay"], step / steps)`` as training goes."""
+    recipe = get_recipe(recipe)
+    steps = recipe["steps"] if steps is None else steps
+    data_shape = getattr(sampler, "data_shape", None) or tuple(sampler(1).shape[1:])
+    gan = build(recipe, data_dim=data_shape[0], seed=seed, device=device)
+    lr_d, lr_g, decay = gan.lr_d, gan.lr_g, recipe.get("lr_decay")
+
+    def schedule(g):  # after each round: the rate for the next one (applied at the step boundary)
+        f = lr_factor(decay, g.step / steps)
+        if abs(f - g.lr_d / lr_d) > 0.01 * f:  # 1% steps: few set_lr events in the history
+            g.set_lr(d=lr_d * f, g=lr_g * f)
+
+    gan.fit(sampler, steps, batch_size=recipe["batch_size"], progress=progress,
+            callbacks=[schedule] if decay else ())
+    return gan
+
+
+def evaluate(recipe, task: str, seed: int = 0, steps: int | None = None) -> dict:
+    """Train ``recipe`` on ``task`` (``"ring"`` or ``"grid"``) with ``seed`` and score 2,500 samples.
+
+    Returns ``dict(modes, of, hq, cpu_s, gan)``: modes recovered (>= 20 high-quality samples),
+    the fraction of high-quality samples (within 3 std of a mode), the process CPU seconds of
+    training, and the trained GAN. Samples come from the model as trained (no truncation).
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {tuple(TASKS)}")
+    sampler = TASKS[task](seed)
+    start = time.process_time()
+    gan = train(recipe, sampler, seed=seed, steps=steps)
+    cpu = time.process_time() - start
+    cov = mode_coverage(gan.sample(N_SAMPLES), sampler.modes, sampler.std)
+    return dict(modes=cov["modes"], of=cov["of"], hq=cov["high_quality"], cpu_s=cpu, gan=gan)
