@@ -305,7 +305,7 @@ def check_train_step(fn) -> bool:
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(my_step)), got {type(fn).__name__}.")
     G, D, real = _step_setup()
-    G0, D0 = _params(G), _params(D)
+    G0 = _params(G)
     opt_d, opt_g = _optimizers(G, D)
     events = []
     opt_d.register_step_pre_hook(lambda *a: events.append("opt_d.step"))

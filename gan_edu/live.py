@@ -42,8 +42,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
-import tempfile
 import threading
 import time
 import weakref
@@ -58,7 +56,7 @@ from .live_view import GRID_BINS, DivergencePanel, LiveView, ManifoldPanel, Opti
 from .losses import GENERATOR_LOSSES, generator_loss
 from .metrics import divergences_on_grid, grid_points, mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator
-from .train import GAN, _check_choice, _check_count
+from .train import GAN, _check_choice, _check_count, safe_load
 
 __all__ = ["LiveTrainer", "DATASETS", "PANELS"]
 
@@ -659,38 +657,20 @@ class LiveTrainer:
         plus the controls, the drawn points, the metrics and the data sampler's state. Written
         atomically (a temporary file in the same folder, then a rename); the file is also a
         checkpoint for ``GAN.load``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        os.close(fd)
-        try:
-            with self.gan.lock:  # no round in between: weights, history and metrics of one step
-                self.gan.save(tmp)
-                state = torch.load(tmp, map_location="cpu", weights_only=True)
-                state["live"] = dict(
-                    format=SESSION_FORMAT, settings=self.settings(), batch_size=self.batch_size,
-                    coverage={k: list(v) for k, v in self.coverage.items()},
-                    divergences={k: list(v) for k, v in self.divergences.items()},
-                    sampler_rng=self.sampler.generator.get_state() if hasattr(self.sampler, "generator") else None)
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        with self.gan.lock:  # no round in between: weights, history and metrics of one step
+            live = dict(
+                format=SESSION_FORMAT, settings=self.settings(), batch_size=self.batch_size,
+                coverage={k: list(v) for k, v in self.coverage.items()},
+                divergences={k: list(v) for k, v in self.divergences.items()},
+                sampler_rng=self.sampler.generator.get_state() if hasattr(self.sampler, "generator") else None)
+            return self.gan.save(path, extra={"live": live})
 
     @classmethod
     def load(cls, path, device="cpu", **options) -> "LiveTrainer":
         """A LiveTrainer from ``save(path)``, paused, ready to ``start()`` where it stopped.
         ``options``: ``fps``, ``max_draw_share``. Loads with ``torch.load(weights_only=True)``:
         a session file cannot run code."""
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable gan_edu session: {err}") from None
-        live = state.get("live") if isinstance(state, dict) else None
+        live = safe_load(path, "gan_edu session").get("live")
         if not isinstance(live, dict) or live.get("format") != SESSION_FORMAT:
             raise ValueError(f"{path} is not a LiveTrainer session (a GAN checkpoint loads with GAN.load)")
         trainer = cls(settings=live["settings"], device=device, **options)

@@ -55,6 +55,37 @@ HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
 # "wasserstein" the critic's raw score (d_real - d_fake estimates W(p_data, p_g)): not probabilities.
 
 
+def atomic_save(obj, path) -> Path:
+    """``torch.save(obj)`` to a temporary file in ``path``'s folder, then a rename onto ``path``:
+    a crash or a full disk never leaves half a file where a good one was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def safe_load(path, what: str = "gan_edu file") -> dict:
+    """``torch.load(path, weights_only=True)`` onto the CPU: tensors, numbers, strings, lists and
+    dicts only, so a file cannot run code. A missing file raises FileNotFoundError; anything else
+    unreadable (corrupt, truncated, not a dict) a ValueError naming ``what`` was expected."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable {what}: {err}") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a {what}")
+    return state
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss or gradient became NaN or infinite; the update was not applied."""
 
@@ -624,10 +655,11 @@ class GAN:
     def _settings(self) -> dict:
         return self.settings()
 
-    def save(self, path) -> Path:
+    def save(self, path, extra: dict | None = None) -> Path:
         """Write models, optimizers, settings, history and RNG state to ``path`` atomically
-        (a temporary file in the same folder, then a rename: a crash never leaves half a file)."""
-        path = Path(path)
+        (a temporary file in the same folder, then a rename: a crash never leaves half a file).
+        ``extra``: more entries for the file (tensors, numbers, strings, lists, dicts), e.g. a
+        live session's controls; ``load`` ignores them."""
         with self.lock:
             state = {
                 "format": "gan_edu/1",
@@ -637,17 +669,9 @@ class GAN:
                 "settings": self._settings(), "step": self.step,
                 "history": {k: [list(e) for e in v] if k == "events" else list(v) for k, v in self.history.items()},
                 "rng": self.rng.get_state(), "rng_device": self.rng.device.type,
+                **(extra or {}),
             }
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-            os.close(fd)
-            try:
-                torch.save(state, tmp)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
-        return path
+            return atomic_save(state, path)
 
     @classmethod
     def load(cls, path, generator: nn.Module | None = None, discriminator: nn.Module | None = None,
@@ -657,13 +681,8 @@ class GAN:
         Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code."""
         from . import nets as _nets
 
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable gan_edu checkpoint: {err}") from None
-        if not isinstance(state, dict) or state.get("format") != "gan_edu/1":
+        state = safe_load(path, "gan_edu checkpoint")
+        if state.get("format") != "gan_edu/1":
             raise ValueError(f"{path} is not a gan_edu checkpoint")
         built = []
         for name, given in (("G", generator), ("D", discriminator)):

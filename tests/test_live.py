@@ -7,27 +7,10 @@ import torch
 
 import gan_edu as ge
 from gan_edu import data, nets
+from live_support import SMALL, wait_for
+
 from gan_edu.live import DATASETS, LiveTrainer
 from gan_edu.train import GAN
-
-SMALL = dict(hidden=16, depth=2, batch_size=32, seed=3)
-
-
-def wait_for(condition, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-@pytest.fixture
-def trainer():
-    t = LiveTrainer(**SMALL)
-    yield t
-    t.close()
-    assert not any(th.is_alive() for th in t._threads)
 
 
 def fit_reference(steps, seed=3, **kw):

@@ -6,26 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from live_support import SMALL, wait_for
+
 from gan_edu.live import PANELS, LiveTrainer
-
-SMALL = dict(hidden=16, depth=2, batch_size=32, seed=3)
-
-
-def wait_for(condition, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-@pytest.fixture
-def trainer():
-    t = LiveTrainer(**SMALL)
-    yield t
-    t.close()
-    assert not any(th.is_alive() for th in t._threads)
 
 
 def params(net):
