@@ -53,7 +53,7 @@ import torch
 from . import data as _data
 from .device import seed_everything
 from .live_view import GRID_BINS, DivergencePanel, LiveView, ManifoldPanel, OptimalPanel
-from .losses import GENERATOR_LOSSES, generator_loss
+from .losses import BCE_LOSSES, generator_loss
 from .metrics import divergences_on_grid, grid_points, mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import GAN, _check_choice, _check_count, safe_load
@@ -98,6 +98,11 @@ def _shutdown(stop: threading.Event, threads: list) -> None:
     for t in threads:
         if t.is_alive() and t is not threading.current_thread():
             t.join(timeout=10)
+
+
+def _check_loss(value) -> str:
+    """The live view draws D(x) as a probability: the BCE losses only (notebook 06 has the others)."""
+    return _check_choice("loss", value, BCE_LOSSES)
 
 
 def _check_delay(value) -> int:
@@ -164,6 +169,7 @@ class LiveTrainer:
         self.pad = None              # the DrawPad, built with the widget
         self._syncing = False
         self._pending_points = None  # drawn points waiting for the next round boundary
+        self._draw_lock = threading.RLock()
         self._stop = threading.Event()
         self._stop.set()
         self._threads: list[threading.Thread] = []
@@ -173,6 +179,7 @@ class LiveTrainer:
     def _take_settings(self, s: dict) -> None:
         """Check and store every setting (the GAN's own are checked again by GAN)."""
         _check_choice("data", s["data"], DATASETS)
+        _check_loss(s["loss"])
         self._controls = {k: s[k] for k in CONTROLS}
         self._controls["batch_size"] = _check_count("batch_size", s["batch_size"])
         self._controls["delay_ms"] = _check_delay(s["delay_ms"])
@@ -267,6 +274,8 @@ class LiveTrainer:
             changes["delay_ms"] = _check_delay(changes["delay_ms"])
         if "data" in changes:
             _check_choice("data", changes["data"], DATASETS)
+        if "loss" in changes:
+            _check_loss(changes["loss"])
         gan_changes = {k: v for k, v in changes.items() if k in GAN_SETTINGS}
         if gan_changes:
             self.gan.configure(**gan_changes)  # validates all (d_steps and g_steps not both 0) before applying any
@@ -360,6 +369,10 @@ class LiveTrainer:
         self._threads[:] = [t for t in self._threads if t.is_alive()]
         if self._threads:  # a pause still finishing its round
             self._threads[0].join(timeout=10)
+            if self._threads[0].is_alive():  # never two training threads: try again when it is done
+                self.message = "the previous round is still finishing: press Start again in a moment"
+                self._update_status()
+                return
         self.message = ""
         if not self._finalizer.alive:  # started again after close()
             self._finalizer = weakref.finalize(self, _shutdown, self._stop, self._threads)
@@ -512,7 +525,7 @@ class LiveTrainer:
         are taken with ``torch.autograd.grad`` with respect to x only: no parameter's .grad, no
         optimizer state is touched."""
         gan = self.gan
-        kind = gan.loss if loss is None else _check_choice("loss", loss, GENERATOR_LOSSES)
+        kind = gan.loss if loss is None else _check_choice("loss", loss, BCE_LOSSES)
         with gan.lock:
             x = gan.sample(z=z).to(gan.device).requires_grad_(True)
             with torch.enable_grad():
@@ -560,6 +573,10 @@ class LiveTrainer:
         and frames spaced so that drawing takes at most ``max_draw_share`` of the time: after a
         frame, training runs for at least its drawing time (or the recent average, if larger)
         times (1 / max_draw_share - 1)."""
+        with self._draw_lock:  # the training thread and a widget callback may both ask to draw
+            self._refresh(force)
+
+    def _refresh(self, force: bool) -> None:
         now = time.perf_counter()
         if not force and now < self._next_draw:
             return
@@ -633,7 +650,8 @@ class LiveTrainer:
 
     def apply_settings(self, settings) -> None:
         """Apply a ``settings()`` dict (or its JSON): controls go to the running training as with
-        ``set``; a change of data, points, nets' sizes, betas or seed rebuilds (a reset)."""
+        ``set``; a change of data, points, nets' sizes, betas or seed rebuilds (a reset). A bad
+        value raises ValueError and leaves the trainer as it was (paused, if it had to rebuild)."""
         s = self._check_settings(settings)
         current = self.settings()
         rebuild = [k for k in ("data", "points", "jitter", "betas", "seed") + ARCH
@@ -642,8 +660,14 @@ class LiveTrainer:
             self.pause()
             full = dict(current, points=current.get("points"), jitter=self.jitter)
             full.update(s)
-            self._take_settings(full)
-            self.reset()
+            before = dict(self.__dict__)
+            try:
+                self._take_settings(full)
+                self.reset()
+            except Exception:  # a bad value: keep the set-up that was running, consistent
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise
             self._sync_widgets()
             self._layout_panels()
             self._update_status()

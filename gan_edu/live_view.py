@@ -134,10 +134,10 @@ class LiveView:
             self.ax_cov.set(title="Mode coverage", xticks=[], yticks=[])
 
     @staticmethod
-    def _d_grid(trainer, n: int = 48) -> torch.Tensor:
-        ticks = torch.linspace(-trainer.lim, trainer.lim, n)
-        yy, xx = torch.meshgrid(ticks, ticks, indexing="ij")
-        return trainer.gan.discriminate(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(n, n)
+    def _d_grid(trainer, n: int = GRID_BINS) -> torch.Tensor:
+        """D on the centres of an n x n grid of cells over the view (row = x2, col = x1), as the
+        heatmap's extent and the D* panel expect."""
+        return trainer.gan.discriminate(grid_points((-trainer.lim, trainer.lim), n)).reshape(n, n)
 
     def update(self, trainer, curves: bool = True) -> "LiveView":
         """Put the trainer's current state into the artists (the curves' only when ``curves``)."""

@@ -353,10 +353,15 @@ class GAN:
                     smoothing=self.smoothing, seed=self.seed, pack=self.pack, gp_weight=self.gp_weight)
 
     def _apply_pending(self) -> None:
-        with self._pending_lock:
+        with self._pending_lock:  # held throughout: configure's checks see either all or none of it
             pending, self._pending = self._pending, {}
+            if pending:
+                self._apply(pending)
+
+    def _apply(self, pending: dict) -> None:
+        current = self.settings()
         for name, value in pending.items():
-            if value == self.settings()[name]:
+            if value == current[name]:
                 continue  # not a change: no event
             if name == "optimizer":
                 lr_d, lr_g = self.lr_d, self.lr_g
@@ -605,9 +610,10 @@ class GAN:
                 loss_d, d_real, d_fake = self.d_step(self._real_batch(sampler, batch_size))
             for _ in range(g_steps):
                 loss_g = self.g_step(batch_size)
-        nan = torch.tensor(math.nan, device=self.device)
-        values = [nan if v is None else v.float() for v in (loss_d, loss_g, d_real, d_fake)]
-        loss_d, loss_g, d_real, d_fake = torch.stack(values).tolist()  # one device sync per round
+        values = [loss_d, loss_g, d_real, d_fake]
+        present = [v.float() for v in values if v is not None]
+        got = iter(torch.stack(present).tolist())  # one device sync per round
+        loss_d, loss_g, d_real, d_fake = (math.nan if v is None else next(got) for v in values)
         self.step += 1
         record = dict(step=self.step, loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
                       lr_d=self.lr_d, lr_g=self.lr_g)

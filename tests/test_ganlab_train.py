@@ -299,3 +299,16 @@ def test_new_settings_are_saved_in_checkpoints(tmp_path):
     torch.save(state, tmp_path / "old.pt")
     old = GAN.load(tmp_path / "old.pt", device="cpu")
     assert (old.g_steps, old.update, old.label_smoothing, old.smoothing) == (1, "alternating", "none", 0.1)
+
+
+def test_configure_refuses_both_step_counts_zero_whether_pending_or_applied():
+    gan = make_gan()
+    gan.configure(d_steps=0)
+    with gan._pending_lock:
+        pending = dict(gan._pending)
+    assert pending == {"d_steps": 0}
+    with pytest.raises(ValueError, match="both be 0"):
+        gan.configure(g_steps=0)
+    gan.fit(data.ring(), 1, 8, progress=False)
+    with pytest.raises(ValueError, match="both be 0"):
+        gan.configure(g_steps=0)

@@ -261,3 +261,20 @@ def test_save_and_load_restore_the_session(trainer, tmp_path):
     trainer.gan.save(tmp_path / "gan.pt")
     with pytest.raises(ValueError, match="not a LiveTrainer session"):
         LiveTrainer.load(tmp_path / "gan.pt")
+
+
+def test_bad_settings_leave_the_trainer_as_it_was(trainer):
+    trainer.run(3)
+    before, step = trainer.settings(), trainer.gan.step
+    with pytest.raises(ValueError, match="lr_d"):
+        trainer.apply_settings({"seed": 11, "lr_d": -1.0})
+    assert trainer.settings() == before and trainer.gan.step == step
+    trainer.run(2)  # still trains, on the set-up it had
+    assert trainer.gan.step == step + 2
+
+
+def test_the_live_trainer_takes_the_bce_losses_only(trainer):
+    with pytest.raises(ValueError, match="loss"):
+        trainer.set(loss="wasserstein")
+    with pytest.raises(ValueError, match="loss"):
+        LiveTrainer(loss="lsgan")
