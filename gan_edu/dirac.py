@@ -23,10 +23,9 @@ update and makes the equilibrium attractive: the iterates converge to (0, 0).
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
+
+from .train import _check_choice, _check_count, _check_lr, _check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
            "plot_phase_portrait"]
@@ -62,14 +61,6 @@ def vector_field(theta, psi, gamma: float = 0.0):
     return -psi * fp, theta * fp - gamma * psi
 
 
-def _check_positive(name: str, value, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value!r}")
-    return float(value)
-
-
 def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: float = 0.1,
               steps: int = 300, method: str = "simultaneous", gamma: float = 0.0) -> np.ndarray:
     r"""Gradient steps on the Dirac-GAN from (θ₀, ψ₀); returns the trajectory, shape (steps + 1, 2).
@@ -82,12 +73,10 @@ def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: f
     ``gamma`` > 0 adds the R1 gradient penalty (γ/2) ψ² to D's loss.
     """
     theta, psi = float(theta0), float(psi0)
-    lr_d, lr_g = _check_positive("lr_d", lr_d), _check_positive("lr_g", lr_g)
-    gamma = _check_positive("gamma", gamma, allow_zero=True)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if method not in METHODS:
-        raise ValueError(f"unknown method={method!r}; choose one of {METHODS}")
+    lr_d, lr_g = _check_lr("lr_d", lr_d), _check_lr("lr_g", lr_g)
+    gamma = _check_weight("gamma", gamma)
+    steps = _check_count("steps", steps)
+    _check_choice("method", method, METHODS)
     out = np.empty((steps + 1, 2))
     out[0] = theta, psi
     for i in range(1, steps + 1):
