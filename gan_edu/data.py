@@ -139,6 +139,13 @@ class Spiral(Sampler):
         return xy + self.noise * self._randn(n, 2)
 
 
+def check_jitter(jitter) -> float:
+    """A ``PointCloud``'s spread: a finite number >= 0 (a clear ValueError otherwise)."""
+    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
+        raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+    return float(jitter)
+
+
 class PointCloud(Sampler):
     """Data from points a student drew or loaded: draw points with replacement, plus jitter.
 
@@ -161,9 +168,7 @@ class PointCloud(Sampler):
             raise ValueError(f"need at least 2 points to train on, got {len(pts)}")
         if not torch.isfinite(pts).all():
             raise ValueError("points contain NaN or infinite values")
-        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
-            raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
-        self.points, self.jitter = pts, float(jitter)
+        self.points, self.jitter = pts, check_jitter(jitter)
         self.data_shape = (pts.shape[1],)
 
     def sample(self, n):

@@ -185,9 +185,7 @@ class LiveTrainer:
         self._controls["delay_ms"] = _check_delay(s["delay_ms"])
         self.arch = {k: _check_count(k, s[k]) for k in ARCH}
         self.betas, self.seed = tuple(s["betas"]), s["seed"]
-        if isinstance(s["jitter"], bool) or not isinstance(s["jitter"], numbers.Real) or not s["jitter"] >= 0:
-            raise ValueError(f"jitter must be a number >= 0, got {s['jitter']!r}")
-        self.jitter = float(s["jitter"])
+        self.jitter = _data.check_jitter(s["jitter"])
         self.points = default_points() if s["points"] is None else _check_points(s["points"])
         self.panels = {name: False for name in PANELS}
         self.panels.update(_check_panels(s["panels"]))
@@ -316,8 +314,7 @@ class LiveTrainer:
         points on the drawing pad. ``jitter`` the spread around each point (``data.PointCloud``)."""
         arr = _check_points(points)
         if jitter is not None:
-            _data.PointCloud(arr, jitter=jitter)  # checks jitter
-            self.jitter = float(jitter)
+            self.jitter = _data.check_jitter(jitter)
         self.points = arr
         if self.pad is not None and arr.shape[1] == 2:
             self._syncing = True

@@ -520,7 +520,7 @@ class GAN:
         optimizers step: (θ_D, θ_G) ← (θ_D - η_D ∇_D L_D, θ_G - η_G ∇_G L_G) at the same point.
         Returns (loss_d, loss_g, mean D(x), mean D(G(z))) as tensors (None for a net not updated).
         """
-        with self._autocast():
+        with torch.set_grad_enabled(update_g), self._autocast():  # G's graph only when G is updated
             fake = self.G(self.noise(batch_size))
         if update_d and not self._validated:
             self._validate(real, fake.detach())
@@ -629,10 +629,8 @@ class GAN:
         interrupt (Ctrl-C, the notebook's stop button) stops at the next step boundary and
         raises ``KeyboardInterrupt`` with the GAN consistent and resumable.
         """
-        if not callable(sampler):
-            raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
+        batch_size = self._check_round_args(sampler, batch_size)
         steps = _check_count("steps", steps)
-        batch_size = self._check_batch_size(batch_size)
         if callable(callbacks):
             callbacks = (callbacks,)
         self._validated = False
@@ -658,9 +656,6 @@ class GAN:
         return self.history
 
     # ------------------------------------------------------------------ checkpoints
-    def _settings(self) -> dict:
-        return self.settings()
-
     def save(self, path, extra: dict | None = None) -> Path:
         """Write models, optimizers, settings, history and RNG state to ``path`` atomically
         (a temporary file in the same folder, then a rename: a crash never leaves half a file).
@@ -672,7 +667,7 @@ class GAN:
                 "nets": {name: {"class": type(net).__name__, "config": getattr(net, "config", None),
                                 "state": net.state_dict()} for name, net in (("G", self.G), ("D", self.D))},
                 "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "settings": self._settings(), "step": self.step,
+                "settings": self.settings(), "step": self.step,
                 "history": {k: [list(e) for e in v] if k == "events" else list(v) for k, v in self.history.items()},
                 "rng": self.rng.get_state(), "rng_device": self.rng.device.type,
                 **(extra or {}),
