@@ -4,8 +4,9 @@ Notation: ``D(x) = sigmoid(l(x))`` where ``l`` is the discriminator's *logit*. F
 ``*_loss`` take logits (numerically stable log-sigmoid forms); ``value_function`` and ``bce``
 take probabilities, as in the paper. The least-squares (LSGAN, Mao et al. 2017) and
 Wasserstein (WGAN, Arjovsky et al. 2017) losses take D's *raw* output ``D(x)`` (there is no
-sigmoid in them); ``gradient_penalty`` is WGAN-GP's (Gulrajani et al. 2017). Functions on a grid take density values sampled on an
-evenly spaced grid with spacing ``dx`` and return Python floats.
+sigmoid in them); ``gradient_penalty`` is WGAN-GP's (Gulrajani et al. 2017), ``r1_penalty`` the
+zero-centred R1 penalty on real data (Mescheder et al. 2018). Functions on a grid take density
+values sampled on an evenly spaced grid with spacing ``dx`` and return Python floats.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 __all__ = [
     "GENERATOR_LOSSES", "BCE_LOSSES",
     "lsgan_discriminator_loss", "lsgan_generator_loss", "wasserstein_critic_loss",
-    "wasserstein_generator_loss", "gradient_penalty", "discriminator_loss_for",
+    "wasserstein_generator_loss", "gradient_penalty", "r1_penalty", "discriminator_loss_for",
     "value_function", "bce", "discriminator_loss", "generator_loss",
     "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
     "kl_divergence", "jensen_shannon",
@@ -136,6 +137,21 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor,
     (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)
     norm = grad.float().reshape(grad.shape[0], -1).norm(2, dim=1)
     return (norm - 1).pow(2).mean()
+
+
+def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    r"""The R1 penalty (Mescheder et al. 2018): E_x[||∇_x D(x)||²] on *real* data, zero-centred.
+
+    ``real_out = D(real)`` must have been computed from a ``real`` that requires grad. Add
+    ``(γ / 2) * r1_penalty(...)`` to D's loss: D is pushed to be flat where the data are, so at
+    the equilibrium (p_g = p_data, D = 0 there) nothing pushes G off it. On the Dirac-GAN it is
+    the (γ/2) ψ² that makes the circling converge (``gan_edu.dirac``). Differentiable in D's
+    parameters (``create_graph=True``).
+    """
+    if not real.requires_grad:
+        raise ValueError("r1_penalty needs real.requires_grad_(True) before real_out = D(real)")
+    (grad,) = torch.autograd.grad(real_out.float().sum(), real, create_graph=True)
+    return grad.float().reshape(grad.shape[0], -1).pow(2).sum(1).mean()
 
 
 def discriminator_loss_for(kind: str, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:

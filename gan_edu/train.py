@@ -17,7 +17,8 @@ Label smoothing (Salimans et al. 2016) replaces D's targets: one-sided, real 1 -
 two-sided, also fake 0 -> s. G's step always uses the real label 1.
 
 Fixes for failure modes (notebook 06), each a switch: ``loss="lsgan"`` or ``"wasserstein"``
-(``gan_edu.losses``), ``gp_weight`` (WGAN-GP's gradient penalty added to D's loss) and ``pack``
+(``gan_edu.losses``), ``gp_weight`` (WGAN-GP's gradient penalty added to D's loss), ``r1_weight``
+(the R1 penalty on real data) and ``pack``
 (PacGAN: D judges ``pack`` samples at once, concatenated into one input).
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ from . import speed
 from .data import TensorSampler
 from .device import get_device
 from .losses import (BCE_LOSSES, GENERATOR_LOSSES, discriminator_loss, discriminator_loss_for, generator_loss,
-                     gradient_penalty)
+                     gradient_penalty, r1_penalty)
 
 __all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
 
@@ -207,7 +208,8 @@ class GAN:
     its input size must be ``pack`` times the data's and ``batch_size`` a multiple of ``pack``;
     ``gp_weight`` (WGAN-GP, Gulrajani et al. 2017): adds ``gp_weight * gradient_penalty`` to D's
     loss, with any loss kind (WGAN-GP is ``loss="wasserstein", gp_weight=10``, typically
-    ``d_steps=5`` and ``betas=(0.5, 0.9)``).
+    ``d_steps=5`` and ``betas=(0.5, 0.9)``); ``r1_weight`` γ (R1, Mescheder et al. 2018): adds
+    ``(γ / 2) * r1_penalty``, the squared gradient of D on real data, to D's loss.
 
     Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
@@ -223,7 +225,7 @@ class GAN:
                  device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
                  compile=False, resident_data: bool = False, g_steps: int = 1,
                  update: str = "alternating", label_smoothing: str = "none", smoothing: float = 0.1,
-                 pack: int = 1, gp_weight: float = 0.0):
+                 pack: int = 1, gp_weight: float = 0.0, r1_weight: float = 0.0):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -243,6 +245,7 @@ class GAN:
         self.smoothing = _check_smoothing(smoothing)
         self.pack = _check_count("pack", pack)
         self.gp_weight = _check_weight("gp_weight", gp_weight)
+        self.r1_weight = _check_weight("r1_weight", r1_weight)
         self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
         self.noise_kind = _check_choice("noise", noise, NOISES)
         self.device = get_device(device)
@@ -307,7 +310,7 @@ class GAN:
     def configure(self, **changes) -> None:
         """Change the controls of a (running) GAN: ``lr_d``, ``lr_g``, ``loss``, ``d_steps``,
         ``g_steps``, ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``,
-        ``gp_weight``.
+        ``gp_weight``, ``r1_weight``.
 
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change of value is
@@ -327,6 +330,7 @@ class GAN:
             "smoothing": _check_smoothing,
             "noise": lambda v: _check_choice("noise", v, NOISES),
             "gp_weight": lambda v: _check_weight("gp_weight", v),
+            "r1_weight": lambda v: _check_weight("r1_weight", v),
         }
         unknown = set(changes) - set(checks) - set(CONSTRUCTION_ONLY)
         if unknown:
@@ -350,7 +354,8 @@ class GAN:
         return dict(lr_d=self.lr_d, lr_g=self.lr_g, betas=list(self.betas), loss=self.loss,
                     d_steps=self.d_steps, g_steps=self.g_steps, optimizer=self.optimizer,
                     noise=self.noise_kind, update=self.update, label_smoothing=self.label_smoothing,
-                    smoothing=self.smoothing, seed=self.seed, pack=self.pack, gp_weight=self.gp_weight)
+                    smoothing=self.smoothing, seed=self.seed, pack=self.pack, gp_weight=self.gp_weight,
+                    r1_weight=self.r1_weight)
 
     def _apply_pending(self) -> None:
         with self._pending_lock:  # held throughout: configure's checks see either all or none of it
@@ -463,7 +468,8 @@ class GAN:
                 fake: torch.Tensor) -> torch.Tensor:
         """D's loss for ``self.loss`` (``losses.discriminator_loss_for``; the BCE kinds with the
         targets ``d_labels()``), plus ``gp_weight`` x the gradient penalty at points between the
-        (packed) ``real`` and ``fake`` inputs when ``gp_weight`` > 0."""
+        (packed) ``real`` and ``fake`` inputs when ``gp_weight`` > 0, plus (``r1_weight`` / 2) x
+        the R1 penalty when ``r1_weight`` > 0 (``real`` then requires grad: ``_real_input``)."""
         if self.loss in BCE_LOSSES:
             real_label, fake_label = self.d_labels()
             loss = discriminator_loss(real_out, fake_out, real_label=real_label, fake_label=fake_label)
@@ -471,7 +477,14 @@ class GAN:
             loss = discriminator_loss_for(self.loss, real_out, fake_out)
         if self.gp_weight > 0:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real.float(), fake.detach().float(), self.rng)
+        if self.r1_weight > 0:
+            loss = loss + self.r1_weight / 2 * r1_penalty(real_out, real)
         return loss
+
+    def _real_input(self, real: torch.Tensor) -> torch.Tensor:
+        """The (packed) real batch D sees; with ``r1_weight`` > 0 a leaf that requires grad, so
+        the R1 penalty can take D's gradient with respect to it."""
+        return real.detach().requires_grad_(True) if self.r1_weight > 0 else real
 
     def _d_means(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean D output on real and fake data for the history: probabilities sigmoid(l) for the
@@ -484,12 +497,12 @@ class GAN:
     def d_step(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Step 1: one update of D on real (label 1) and fake (label 0) data; G gets no gradient.
         With label smoothing the targets are ``d_labels()``; with ``pack`` > 1 D judges packs;
-        with ``gp_weight`` > 0 the gradient penalty is added."""
+        with ``gp_weight`` > 0 the gradient penalty is added, with ``r1_weight`` > 0 the R1 penalty."""
         with torch.no_grad(), self._autocast():  # keep G out of backpropagation: D's loss must not reach G
             fake = self.G(self.noise(real.shape[0]))
         if not self._validated:
             self._validate(real, fake)
-        real, fake = self._packed(real), self._packed(fake)
+        real, fake = self._real_input(self._packed(real)), self._packed(fake)
         with self._autocast():
             real_logits, fake_logits = self.D(real), self.D(fake)
         loss = self._d_loss(real_logits.float(), fake_logits.float(), real, fake)  # losses in float32
@@ -525,7 +538,7 @@ class GAN:
         if update_d and not self._validated:
             self._validate(real, fake.detach())
         fake = self._packed(fake)
-        real = self._packed(real) if update_d else None
+        real = self._real_input(self._packed(real)) if update_d else None
         with self._autocast():
             fake_logits = self.D(fake).float()
             real_logits = self.D(real).float() if update_d else None

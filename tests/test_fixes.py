@@ -198,3 +198,62 @@ def test_label_smoothing_applies_to_the_bce_kinds_only():
     a.fit(data.ring(), 2, 16, progress=False)
     b.fit(data.ring(), 2, 16, progress=False)
     assert a.history["loss_d"] == b.history["loss_d"]
+
+
+# ---------------------------------------------------------------------------- R1 penalty
+class _Quadratic(nn.Module):
+    """l(x) = a ||x||² / 2, so ∇_x l = a x and the R1 penalty is a² E||x||²."""
+
+    def __init__(self, a=3.0):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(a))
+
+    def forward(self, x):
+        return (self.a * x.pow(2).sum(1, keepdim=True) / 2)
+
+
+def test_r1_penalty_by_hand_and_its_gradient_reaches_d():
+    D, x = _Quadratic(3.0), torch.tensor([[1.0, 2.0], [0.0, -1.0]]).requires_grad_(True)
+    pen = L.r1_penalty(D(x), x)
+    assert pen.item() == pytest.approx(9.0 * (5.0 + 1.0) / 2)  # a² mean ||x||²
+    pen.backward()
+    assert D.a.grad.item() == pytest.approx(2 * 3.0 * 3.0)  # d(a² · 3)/da = 6a
+    with pytest.raises(ValueError, match="requires_grad"):
+        L.r1_penalty(D(torch.ones(2, 2)), torch.ones(2, 2))
+
+
+def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss():
+    real = data.grid(seed=2)(32).float()
+    a, b = make_gan(), make_gan(r1_weight=4.0)
+    x = real.clone().requires_grad_(True)
+    by_hand = L.r1_penalty(b.D(x), x).item()  # b's D before its step: the same nets as a's
+    loss_a, loss_b = a.d_step(real)[0].item(), b.d_step(real)[0].item()
+    assert by_hand > 0 and loss_b - loss_a == pytest.approx(4.0 / 2 * by_hand, rel=1e-4)
+
+
+def test_r1_flattens_d_on_the_data():
+    # D alone against a fixed G: with R1, D's slope on the real points stays far smaller
+    def slope(gan):
+        x = data.ring(seed=5)(256).float().requires_grad_(True)
+        return L.r1_penalty(gan.D(x), x).item()
+    plain, r1 = make_gan(), make_gan(r1_weight=10.0)
+    for gan in (plain, r1):
+        gan.set_lr(d=1e-2)
+        for _ in range(60):
+            gan.d_only_step(data.ring(seed=4), 64)
+    assert slope(r1) < 0.2 * slope(plain)
+
+
+def test_r1_weight_is_a_setting_with_checks_and_survives_save(tmp_path):
+    gan = make_gan(pack=2, r1_weight=1.0, update="simultaneous")
+    gan.fit(data.ring(), 2, 16, progress=False)
+    assert gan.settings()["r1_weight"] == 1.0 and all(math.isfinite(v) for v in gan.history["loss_d"])
+    gan.configure(r1_weight=0.5)
+    gan.fit(data.ring(), 1, 16, progress=False)
+    assert gan.r1_weight == 0.5 and (2, "r1_weight", 0.5) in gan.history["events"]
+    back = GAN.load(gan.save(tmp_path / "gan.pt"), device="cpu")
+    assert back.r1_weight == 0.5
+    for bad, err in ((-1.0, ValueError), (math.inf, ValueError), ("one", TypeError)):
+        with pytest.raises(err, match="r1_weight"):
+            gan.configure(r1_weight=bad)
+    assert gan.r1_weight == 0.5
