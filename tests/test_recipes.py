@@ -23,6 +23,7 @@ def test_the_fixes_are_the_switches_they_claim():
     assert r["pacgan"]["gan"]["pack"] == 2
     assert r["wgan_gp"]["gan"]["loss"] == "wasserstein" and r["wgan_gp"]["gan"]["gp_weight"] == 10.0
     assert r["lsgan"]["gan"]["loss"] == "lsgan"
+    assert r["best"]["gan"]["r1_weight"] == 1.0 and r["best"]["gan"]["loss"] == "non_saturating"
 
 
 def test_same_seed_same_run_and_evaluate():
@@ -30,7 +31,7 @@ def test_same_seed_same_run_and_evaluate():
     b = recipes.evaluate("vanilla", "grid", seed=1, steps=5)
     assert (a["modes"], a["hq"]) == (b["modes"], b["hq"]) and a["of"] == 25
     assert all(torch.equal(p, q) for p, q in zip(a["gan"].G.parameters(), b["gan"].G.parameters()))
-    assert 0 <= a["hq"] <= 1 and a["cpu_s"] >= 0
+    assert 0 <= a["hq"] <= 1 and a["cpu_s"] >= 0 and a["wall_s"] > 0
 
 
 def test_lr_factor_and_schedule():
