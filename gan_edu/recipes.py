@@ -138,7 +138,8 @@ def evaluate(recipe, task: str, seed: int = 0, steps: int | None = None) -> dict
 
     Returns ``dict(modes, of, hq, cpu_s, wall_s, gan)``: modes recovered (>= 20 high-quality
     samples), the fraction of high-quality samples (within 3 std of a mode), the process CPU
-    seconds of training (all threads), its wall-clock seconds, and the trained GAN. Samples come from the model as trained (no truncation).
+    seconds of training (all threads), its wall-clock seconds, and the trained GAN. Samples
+    come from the model as trained (no truncation).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {tuple(TASKS)}")

@@ -209,7 +209,7 @@ class _Quadratic(nn.Module):
         self.a = nn.Parameter(torch.tensor(a))
 
     def forward(self, x):
-        return (self.a * x.pow(2).sum(1, keepdim=True) / 2)
+        return self.a * x.pow(2).sum(1, keepdim=True) / 2
 
 
 def test_r1_penalty_by_hand_and_its_gradient_reaches_d():
