@@ -55,24 +55,17 @@ def test_both_steps_0_is_refused_and_training_goes_on(trainer):
     assert wait_for(lambda: trainer.gan.step >= at + 3) and trainer.running
 
 
-def test_d_step_button_is_one_d_update(trainer):
+@pytest.mark.parametrize("button, moved, kept", [("D step", "D", "G"), ("G step", "G", "D")])
+def test_step_button_is_one_update_of_its_net(trainer, button, moved, kept):
     trainer.run(3)
-    g0, d0 = params(trainer.gan.G), params(trainer.gan.D)
+    before = {net: params(getattr(trainer.gan, net)) for net in "GD"}
     trainer.widget()
-    trainer._ui["buttons"]["D step"].click()
+    trainer._ui["buttons"][button].click()
     assert trainer.gan.step == 4
-    assert same(g0, params(trainer.gan.G)) and not same(d0, params(trainer.gan.D))
-    assert np.isnan(trainer.gan.history["loss_g"][-1]) and np.isfinite(trainer.gan.history["loss_d"][-1])
-
-
-def test_g_step_button_is_one_g_update(trainer):
-    trainer.run(3)
-    g0, d0 = params(trainer.gan.G), params(trainer.gan.D)
-    trainer.widget()
-    trainer._ui["buttons"]["G step"].click()
-    assert trainer.gan.step == 4
-    assert same(d0, params(trainer.gan.D)) and not same(g0, params(trainer.gan.G))
-    assert np.isnan(trainer.gan.history["loss_d"][-1])
+    assert same(before[kept], params(getattr(trainer.gan, kept)))
+    assert not same(before[moved], params(getattr(trainer.gan, moved)))
+    history = trainer.gan.history
+    assert np.isnan(history[f"loss_{kept.lower()}"][-1]) and np.isfinite(history[f"loss_{moved.lower()}"][-1])
 
 
 def test_step_buttons_pause_a_running_training(trainer):
