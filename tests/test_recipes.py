@@ -24,6 +24,7 @@ def test_the_fixes_are_the_switches_they_claim():
     assert r["wgan_gp"]["gan"]["loss"] == "wasserstein" and r["wgan_gp"]["gan"]["gp_weight"] == 10.0
     assert r["lsgan"]["gan"]["loss"] == "lsgan"
     assert r["best"]["gan"]["r1_weight"] == 1.0 and r["best"]["gan"]["loss"] == "non_saturating"
+    assert recipes.build("best").fused_adam is True  # a speed switch only (tests/test_speed.py)
 
 
 def test_same_seed_same_run_and_evaluate():

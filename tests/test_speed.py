@@ -33,7 +33,8 @@ def max_param_diff(a, b):
 def test_defaults_are_off():
     gan = digits_gan()
     assert gan.amp_dtype is None and gan.channels_last is False
-    assert gan.compiled is False and gan.resident_data is False
+    assert gan.compiled is False and gan.resident_data is False and gan.fused_adam is False
+    assert not gan.opt_d.defaults.get("fused") and not gan.opt_g.defaults.get("fused")
 
 
 def test_bad_switches_raise_clear_errors():
@@ -47,6 +48,8 @@ def test_bad_switches_raise_clear_errors():
         digits_gan(resident_data=1)
     with pytest.raises(TypeError, match="compile"):
         digits_gan(compile=3)
+    with pytest.raises(TypeError, match="fused_adam"):
+        digits_gan(fused_adam="yes")
 
 
 def test_autocast_dtype_rules():
@@ -131,6 +134,38 @@ def test_resident_data_moves_a_tensor_sampler_once_and_changes_nothing(images):
 def test_resident_data_ignores_samplers_that_are_not_tensor_samplers():
     gan = digits_gan(resident_data=True)
     gan.fit(lambda n: torch.rand(n, 1, 8, 8) * 2 - 1, steps=2, batch_size=8, progress=False)
+    assert gan.step == 2
+
+
+def test_fused_adam_is_applied_and_gives_adams_update(images):
+    gan = digits_gan(fused_adam=True)
+    assert gan.opt_d.defaults["fused"] and gan.opt_g.defaults["fused"]
+    train(gan, images)
+    ref = train(digits_gan(), images)
+    assert gan.history["loss_d"] == pytest.approx(ref.history["loss_d"], abs=1e-4)
+    assert max_param_diff(gan.G, ref.G) < 1e-4 and max_param_diff(gan.D, ref.D) < 1e-4
+    assert max_param_diff(gan.G, digits_gan().G) > 1e-3  # it did train
+    gan.configure(optimizer="sgd")
+    train(gan, images, steps=1)
+    assert isinstance(gan.opt_d, torch.optim.SGD)
+    gan.configure(optimizer="adam")
+    train(gan, images, steps=1)
+    assert gan.opt_d.defaults["fused"]  # a new Adam after a switch is fused too
+
+
+def test_fused_adam_falls_back_with_a_warning_where_unavailable(images, monkeypatch):
+    plain_adam = torch.optim.Adam
+
+    def adam_without_fused(*args, fused=None, **kwargs):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be on a supported device")
+        return plain_adam(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", adam_without_fused)
+    with pytest.warns(RuntimeWarning, match="fused Adam is not available"):
+        gan = digits_gan(fused_adam=True)
+    assert isinstance(gan.opt_d, plain_adam) and not gan.opt_d.defaults.get("fused")
+    train(gan, images, steps=2)
     assert gan.step == 2
 
 
