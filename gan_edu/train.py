@@ -717,8 +717,11 @@ class GAN:
         s = dict(state["settings"])  # older checkpoints lack the newer settings: defaults
         s["betas"] = tuple(s["betas"])
         gan = cls(built[0], built[1], device=device, **s)
-        gan.opt_d.load_state_dict(state["opt_d"])
-        gan.opt_g.load_state_dict(state["opt_g"])
+        for opt, saved in ((gan.opt_d, state["opt_d"]), (gan.opt_g, state["opt_g"])):
+            own = {k: opt.defaults[k] for k in ("fused", "foreach") if k in opt.defaults}
+            opt.load_state_dict(saved)
+            for group in opt.param_groups:  # a saved fused optimizer must not make this one fused:
+                group.update(own)           # speed switches are not saved (this torch may lack it)
         gan.step = state["step"]
         gan.history = {k: [tuple(e) for e in v] if k == "events" else list(v) for k, v in state["history"].items()}
         if gan.rng.device.type == state.get("rng_device"):  # a CUDA RNG state does not fit a CPU one

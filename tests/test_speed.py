@@ -153,6 +153,17 @@ def test_fused_adam_is_applied_and_gives_adams_update(images):
     assert gan.opt_d.defaults["fused"]  # a new Adam after a switch is fused too
 
 
+def test_a_checkpoint_of_a_fused_adam_gan_loads_as_plain_adam_and_resumes(images, tmp_path):
+    gan = train(digits_gan(fused_adam=True), images, steps=2)
+    gan.save(tmp_path / "fused.pt")
+    loaded = ge.GAN.load(tmp_path / "fused.pt", device="cpu")
+    assert loaded.fused_adam is False  # speed switches are not part of a checkpoint
+    assert not any(g.get("fused") for opt in (loaded.opt_d, loaded.opt_g) for g in opt.param_groups)
+    assert loaded.opt_d.state_dict()["state"][0]["exp_avg"].equal(gan.opt_d.state_dict()["state"][0]["exp_avg"])
+    train(loaded, images, steps=2)
+    assert loaded.step == 4
+
+
 def test_fused_adam_falls_back_with_a_warning_where_unavailable(images, monkeypatch):
     plain_adam = torch.optim.Adam
 
