@@ -17,7 +17,7 @@ these definitions, so a number in one is a number in the others.
   non-saturating BCE loss with the R1 penalty (γ = 1, the penalty that makes the Dirac-GAN
   converge), a deeper G (4 x 128), Adam lr 2e-3 with betas (0, 0.9), batch 256, 6,000 rounds,
   the last 60% with both learning rates decaying linearly to 1%; Adam's fused update
-  (``fused_adam``: the same math, about 20% less time per step on these small nets).
+  (``fused_adam``: the same math, about 18% less time per round on these small nets).
 """
 from __future__ import annotations
 
