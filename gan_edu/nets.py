@@ -6,10 +6,12 @@ so a checkpoint can rebuild it.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
+__all__ = ["MLPGenerator", "MLPMixtureGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
            "dcgan_weights_init", "NETS"]
 
 
@@ -41,6 +43,48 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
+
+
+class MLPMixtureGenerator(nn.Module):
+    """A mixture of ``generators`` MLP generators (each ``hidden`` x ``depth``, ReLU): z's first
+    coordinate u picks one, the other ``noise_dim - 1`` feed it.
+
+    G(z) = G_k(z_2, ..., z_n) with k = floor(K Φ(u)) (Φ the normal CDF), so with z ~ N(0, I)
+    each of the K generators draws 1/K of the samples. One continuous G maps the connected noise
+    space onto a connected set, so between separated modes it must draw thin "bridges"; the
+    mixture's image has K pieces, so only the modes one generator shares are bridged
+    (Khayatkhoei et al. 2018; MGAN, Hoang et al. 2018, without its classifier term). All K run on
+    every z as one batched matmul (cheap for small nets); each sample keeps its own generator's.
+    """
+
+    def __init__(self, noise_dim: int = 3, data_dim: int = 2, hidden: int = 48, depth: int = 4,
+                 generators: int = 8):
+        super().__init__()
+        for name, v in dict(noise_dim=noise_dim, data_dim=data_dim, hidden=hidden, depth=depth,
+                            generators=generators).items():
+            _check_positive_int(name, v)
+        if noise_dim < 2:
+            raise ValueError(f"noise_dim must be at least 2 (one coordinate picks the generator), got {noise_dim}")
+        self.config = dict(noise_dim=noise_dim, data_dim=data_dim, hidden=hidden, depth=depth, generators=generators)
+        self.noise_dim, self.data_shape, self.generators = noise_dim, (data_dim,), generators
+        sizes = [noise_dim - 1] + [hidden] * depth + [data_dim]
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for a, b in zip(sizes[:-1], sizes[1:]):  # nn.Linear's default init, per generator
+            bound = 1 / math.sqrt(a)
+            self.weights.append(nn.Parameter(torch.empty(generators, a, b).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(generators, 1, b).uniform_(-bound, bound)))
+
+    def choice(self, z: torch.Tensor) -> torch.Tensor:
+        """k = floor(K Φ(z_1)): which generator draws each sample."""
+        return (torch.special.ndtr(z[:, 0]) * self.generators).long().clamp_(max=self.generators - 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = z[:, 1:].unsqueeze(0).expand(self.generators, -1, -1)  # (K, n, noise_dim - 1)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < len(self.weights) - 1:
+                h = torch.relu(h)
+        return h[self.choice(z), torch.arange(z.shape[0], device=z.device)]
 
 
 class MLPDiscriminator(nn.Module):
@@ -132,4 +176,5 @@ class DCGANDiscriminator(nn.Module):
 
 
 # name -> class, so a checkpoint can rebuild gan_edu's own nets from their ``config``.
-NETS = {cls.__name__: cls for cls in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator)}
+NETS = {cls.__name__: cls for cls in (MLPGenerator, MLPMixtureGenerator, MLPDiscriminator, DCGANGenerator,
+                                       DCGANDiscriminator)}

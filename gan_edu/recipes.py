@@ -26,7 +26,7 @@ import time
 
 from . import data
 from .metrics import mode_coverage
-from .nets import MLPDiscriminator, MLPGenerator
+from .nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
 from .train import GAN
 
 __all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "lr_factor", "train", "evaluate"]
@@ -89,7 +89,8 @@ def get_recipe(name_or_recipe, **changes) -> dict:
 
 
 def build(recipe, data_dim: int = 2, seed: int = 0, device="cpu") -> GAN:
-    """The nets (seeded with ``seed``) and the ``GAN`` of a recipe. D's input is ``pack * data_dim``."""
+    """The nets (seeded with ``seed``) and the ``GAN`` of a recipe. D's input is ``pack * data_dim``;
+    G is an ``MLPMixtureGenerator`` when the recipe's ``G`` has ``generators``, else an ``MLPGenerator``."""
     import torch
 
     recipe = get_recipe(recipe)
@@ -97,7 +98,7 @@ def build(recipe, data_dim: int = 2, seed: int = 0, device="cpu") -> GAN:
     pack = gan_kw.get("pack", 1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        G = MLPGenerator(data_dim=data_dim, **recipe["G"])
+        G = (MLPMixtureGenerator if "generators" in recipe["G"] else MLPGenerator)(data_dim=data_dim, **recipe["G"])
         D = MLPDiscriminator(data_dim=pack * data_dim, **recipe["D"])
     return GAN(G, D, device=device, seed=seed, **gan_kw)
 

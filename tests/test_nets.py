@@ -39,3 +39,38 @@ def test_bad_sizes_are_clear():
         nets.MLPGenerator(hidden=0)
     with pytest.raises(ValueError, match="data_dim"):
         nets.MLPDiscriminator(data_dim=2.5)
+
+
+def test_mixture_generator_is_k_separate_mlps_picked_by_the_first_noise_coordinate():
+    torch.manual_seed(0)
+    G = nets.MLPMixtureGenerator(noise_dim=3, data_dim=2, hidden=5, depth=2, generators=4)
+    z = torch.randn(4000, 3)
+    k = G.choice(z)
+    counts = torch.bincount(k, minlength=4).float() / len(z)
+    assert torch.allclose(counts, torch.full((4,), 0.25), atol=0.03)  # each draws 1/K under N(0, I)
+    x = G(z)
+    assert x.shape == (4000, 2)
+    for i in (0, 1, 2, 3):  # by hand: generator k(i)'s own MLP on z[1:]
+        j = int(k[i])
+        h = torch.relu(z[i, 1:] @ G.weights[0][j] + G.biases[0][j, 0])
+        h = torch.relu(h @ G.weights[1][j] + G.biases[1][j, 0])
+        assert torch.allclose(x[i], h @ G.weights[2][j] + G.biases[2][j, 0], atol=1e-5)
+    one = z[k == 2][:8]
+    G(one).sum().backward()  # samples of generator 2 train generator 2 only
+    assert all(w.grad[2].abs().sum() > 0 and w.grad[[0, 1, 3]].abs().sum() == 0 for w in G.weights)
+
+
+def test_mixture_generator_errors_and_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match="noise_dim must be at least 2"):
+        nets.MLPMixtureGenerator(noise_dim=1)
+    with pytest.raises(ValueError, match="generators"):
+        nets.MLPMixtureGenerator(generators=0)
+    from gan_edu import GAN
+    gan = GAN(nets.MLPMixtureGenerator(hidden=8, depth=2, generators=3), nets.MLPDiscriminator(hidden=8),
+              device="cpu")
+    gan.fit(lambda n: torch.randn(n, 2), steps=2, batch_size=16, progress=False)
+    gan.save(tmp_path / "mix.pt")
+    loaded = GAN.load(tmp_path / "mix.pt", device="cpu")
+    assert isinstance(loaded.G, nets.MLPMixtureGenerator) and loaded.G.config == gan.G.config
+    z = torch.randn(10, 3)
+    assert torch.equal(loaded.sample(z=z), gan.sample(z=z))

@@ -56,3 +56,11 @@ def test_recipe_errors():
     with pytest.raises(ValueError, match="task"):
         recipes.evaluate("vanilla", "spiral", steps=1)
     assert recipes.get_recipe("best") is not recipes.RECIPES["best"]  # a copy: edits stay local
+
+
+def test_a_recipe_with_generators_builds_a_mixture_generator():
+    from gan_edu.nets import MLPMixtureGenerator
+    gan = recipes.build(recipes.get_recipe("best", G=dict(noise_dim=3, hidden=8, depth=2, generators=2)))
+    assert isinstance(gan.G, MLPMixtureGenerator) and gan.noise_dim == 3
+    assert recipes.train(recipes.get_recipe("best", G=dict(noise_dim=3, hidden=8, depth=2, generators=2)),
+                         recipes.TASKS["grid"](0), steps=3).step == 3
