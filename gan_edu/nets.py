@@ -54,7 +54,9 @@ class MLPMixtureGenerator(nn.Module):
     space onto a connected set, so between separated modes it must draw thin "bridges"; the
     mixture's image has K pieces, so only the modes one generator shares are bridged
     (Khayatkhoei et al. 2018; MGAN, Hoang et al. 2018, without its classifier term). All K run on
-    every z as one batched matmul (cheap for small nets); each sample keeps its own generator's.
+    every z as one batched matmul (cheap for small nets); each sample keeps its own generator's
+    output. The choice assumes z ~ N(0, I), ``GAN``'s default noise (uniform noise on [-1, 1]
+    would reach only the middle generators).
     """
 
     def __init__(self, noise_dim: int = 3, data_dim: int = 2, hidden: int = 48, depth: int = 4,
