@@ -60,7 +60,7 @@ def test_recipe_errors():
 
 def test_a_recipe_with_generators_builds_a_mixture_generator():
     from gan_edu.nets import MLPMixtureGenerator
-    gan = recipes.build(recipes.get_recipe("best", G=dict(noise_dim=3, hidden=8, depth=2, generators=2)))
+    mixture = recipes.get_recipe("best", G=dict(noise_dim=3, hidden=8, depth=2, generators=2))
+    gan = recipes.build(mixture)
     assert isinstance(gan.G, MLPMixtureGenerator) and gan.noise_dim == 3
-    assert recipes.train(recipes.get_recipe("best", G=dict(noise_dim=3, hidden=8, depth=2, generators=2)),
-                         recipes.TASKS["grid"](0), steps=3).step == 3
+    assert recipes.train(mixture, recipes.TASKS["grid"](0), steps=3).step == 3
