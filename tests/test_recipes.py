@@ -24,7 +24,9 @@ def test_the_fixes_are_the_switches_they_claim():
     assert r["wgan_gp"]["gan"]["loss"] == "wasserstein" and r["wgan_gp"]["gan"]["gp_weight"] == 10.0
     assert r["lsgan"]["gan"]["loss"] == "lsgan"
     assert r["best"]["gan"]["r1_weight"] == 1.0 and r["best"]["gan"]["loss"] == "non_saturating"
-    assert recipes.build("best").fused_adam is True  # a speed switch only (tests/test_speed.py)
+    best = recipes.build("best")
+    assert best.fused_adam is True  # a speed switch only (tests/test_speed.py)
+    assert type(best.G).__name__ == "MLPMixtureGenerator" and best.G.generators == 8
 
 
 def test_same_seed_same_run_and_evaluate():
@@ -64,3 +66,4 @@ def test_a_recipe_with_generators_builds_a_mixture_generator():
     gan = recipes.build(mixture)
     assert isinstance(gan.G, MLPMixtureGenerator) and gan.noise_dim == 3
     assert recipes.train(mixture, recipes.TASKS["grid"](0), steps=3).step == 3
+    assert type(recipes.build("vanilla").G).__name__ == "MLPGenerator"  # no generators: one G
