@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 __all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "to_channels_last", "compile_net",
-           "compile_available", "adam", "best_switches", "steps_per_second"]
+           "compile_available", "channels_last_compiles", "adam", "best_switches", "steps_per_second"]
 
 AMP_CHOICES = (False, True, "auto", "bf16", "off")
 
@@ -94,6 +94,20 @@ def compile_net(net: nn.Module, backend: str = "inductor") -> bool:
     return True
 
 
+def channels_last_compiles(device) -> bool:
+    """Whether ``channels_last`` and ``torch.compile`` can be used together on ``device``.
+
+    Not on a GPU: the backward of a transposed convolution whose input is 1x1 (DCGAN's first
+    layer, which sees z as a 1x1 image: contiguous and channels_last at once) returns its
+    weight gradient in another memory layout than the compiler predicted, and the first
+    round stops with "AssertionError: expected size ... Error in op:
+    torch.ops.aten.convolution_backward.default" (seen with torch 2.11 on an H200; each
+    switch alone works; pytorch/pytorch#171622 and #197517 report the same family of bug).
+    Not seen to fail on the CPU.
+    """
+    return torch.device(device).type == "cpu"
+
+
 def compile_guard(enabled: bool):
     """Inside: a failure to compile falls back to eager PyTorch (with a warning) instead of
     stopping training. Only for the code that runs compiled nets; a no-op when disabled."""
@@ -119,15 +133,19 @@ def adam(params, lr: float, betas, fused: bool = False) -> torch.optim.Adam:
 
 
 def best_switches(device) -> dict:
-    """The switches worth turning on for a DCGAN on ``device`` (measured: benchmarks/RESULTS.md).
+    """The switches worth turning on for the course's DCGANs on ``device`` (measured:
+    benchmarks/RESULTS.md).
 
-    GPU: everything (bf16 where supported, via ``amp="auto"``). CPU: resident data and
-    channels_last only; bf16 is emulated on most CPUs (about 30x slower here) and compiling
-    took minutes for a gain of under 10%.
+    Resident data, on every device. CPU: channels_last too. Not bf16 (emulated on most CPUs,
+    about 30x slower here), nor compile (minutes of compiling for a gain under 10%). GPU
+    (measured on an H200): nothing else. Nets this small leave a GPU waiting for Python to
+    launch their few dozen small kernels per round, so bf16, channels_last and compile, which
+    make each kernel cheaper or add a few, made no round faster (0.5-1.0x the float32 rate);
+    more images per round (a larger batch) is what pays there.
     """
-    if torch.device(device).type == "cuda":
-        return dict(resident_data=True, channels_last=True, amp="auto", compile=True)
-    return dict(resident_data=True, channels_last=True)
+    if torch.device(device).type == "cpu":
+        return dict(resident_data=True, channels_last=True)
+    return dict(resident_data=True)
 
 
 def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmup: int = 3) -> float:

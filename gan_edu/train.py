@@ -30,6 +30,7 @@ import os
 import signal
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 import torch
@@ -215,7 +216,8 @@ class GAN:
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
     / ``"bf16"``: bfloat16 also on the CPU); ``channels_last`` memory format for conv nets;
     ``compile`` ``torch.compile`` both nets (``True`` or a backend name; falls back to eager
-    with a warning where unavailable); ``resident_data`` ``fit`` moves a ``TensorSampler``'s
+    with a warning where unavailable; on a GPU it leaves ``channels_last`` off, with a warning:
+    ``speed.channels_last_compiles``); ``resident_data`` ``fit`` moves a ``TensorSampler``'s
     whole dataset onto the device once, so batches never cross the bus; ``fused_adam`` Adam's
     fused update (``speed.adam``: one kernel for all of a net's tensors instead of about ten
     small ops per tensor; the same update, up to float rounding).
@@ -277,6 +279,11 @@ class GAN:
         if not (isinstance(compile, bool) or isinstance(compile, str)):
             raise TypeError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
         self.amp_dtype = speed.autocast_dtype(amp, self.device)  # None: float32
+        if channels_last and compile and not speed.channels_last_compiles(self.device):
+            warnings.warn(f"channels_last is left off: with compile it makes training fail on {self.device.type} "
+                          "(see gan_edu.speed.channels_last_compiles); the nets are compiled in the default "
+                          "memory format", RuntimeWarning, stacklevel=3)
+            channels_last = False
         self.channels_last, self.resident_data, self.fused_adam = channels_last, resident_data, fused_adam
         if channels_last:
             speed.to_channels_last(self.G), speed.to_channels_last(self.D)

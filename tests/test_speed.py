@@ -227,6 +227,28 @@ def test_best_switches_on_the_cpu_leave_bf16_and_compile_off():
     assert digits_gan(**best).amp_dtype is None
 
 
+def test_best_switches_on_a_gpu_are_resident_data_only():
+    # measured on an H200 (benchmarks/RESULTS.md): bf16, channels_last and compile each slowed
+    # these small nets down there
+    assert speed.best_switches("cuda") == dict(resident_data=True)
+
+
+def test_channels_last_with_compile_is_refused_where_it_fails(images, monkeypatch):
+    assert speed.channels_last_compiles("cpu") and not speed.channels_last_compiles("cuda")
+    monkeypatch.setattr(speed, "channels_last_compiles", lambda device: False)  # as on a GPU
+    with pytest.warns(RuntimeWarning, match="channels_last is left off"):
+        gan = digits_gan(channels_last=True, compile="aot_eager")
+    assert gan.compiled and gan.channels_last is False
+    assert not any(m.weight.is_contiguous(memory_format=torch.channels_last) and not m.weight.is_contiguous()
+                   for m in gan.D.modules() if isinstance(m, torch.nn.Conv2d))
+    train(gan, images, steps=2)
+    assert gan.step == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert digits_gan(channels_last=True).channels_last  # each switch alone is kept
+        assert digits_gan(compile="aot_eager").compiled
+
+
 def test_steps_per_second_trains_and_times(images):
     gan = digits_gan(**speed.best_switches("cpu"))
     rate = speed.steps_per_second(gan, TensorSampler(images), steps=3, batch_size=16, warmup=1)
