@@ -147,6 +147,7 @@ def test_load_points_trains_on_them(trainer):
 
 
 def test_draw_choice_shows_the_pad_and_trains_on_drawn_points(trainer):
+    pytest.importorskip("ipyevents")  # without it the pad is a message (test_ganlab_drawpad.py)
     c = trainer.controls
     assert trainer._ui["pad_box"].layout.display == "none"
     c["data"].value = "draw"
