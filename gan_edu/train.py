@@ -20,10 +20,16 @@ Fixes for failure modes (notebook 06), each a switch: ``loss="lsgan"`` or ``"was
 (``gan_edu.losses``), ``gp_weight`` (WGAN-GP's gradient penalty added to D's loss), ``r1_weight``
 (the R1 penalty on real data) and ``pack``
 (PacGAN: D judges ``pack`` samples at once, concatenated into one input).
+
+Weight averaging: with ``ema`` β > 0 the GAN also keeps ``G_ema``, an exponential moving average
+of G's weights, θ̄ ← β θ̄ + (1 - β) θ after every round (``ema_update``; Yazıcı et al. 2019).
+Training never uses it; ``sample`` draws from it. Near the end of a run G's weights still jitter
+from step to step, and the average sits at the centre of that jitter.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import numbers
 import os
@@ -42,7 +48,7 @@ from .device import get_device
 from .losses import (BCE_LOSSES, GENERATOR_LOSSES, discriminator_loss, discriminator_loss_for, generator_loss,
                      gradient_penalty, r1_penalty)
 
-__all__ = ["GAN", "NonFiniteLossError", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
+__all__ = ["GAN", "NonFiniteLossError", "ema_update", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
 
 OPTIMIZERS = ("adam", "sgd")
 NOISES = ("normal", "uniform")
@@ -50,7 +56,7 @@ UPDATES = ("alternating", "simultaneous")
 LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
 MAX_STEPS_PER_ROUND = 10
 # settings() keys that only the constructor sets: configure() accepts them back unchanged only
-CONSTRUCTION_ONLY = ("betas", "seed", "pack")
+CONSTRUCTION_ONLY = ("betas", "seed", "pack", "ema")
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
 # d_real / d_fake are the mean of D's output on real / fake data, as a probability sigmoid(l)
 # for the BCE losses; for "lsgan" the raw output (D regresses real onto 1, fake onto 0) and for
@@ -133,6 +139,23 @@ def _check_both_steps(d_steps: int, g_steps: int) -> None:
         raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
 
 
+def _check_ema(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"ema must be a number in [0, 1) (0: no average of G's weights), got {value!r}")
+    return float(value)
+
+
+@torch.no_grad()
+def ema_update(average: nn.Module, net: nn.Module, decay: float) -> None:
+    """θ̄ ← β θ̄ + (1 - β) θ for each parameter θ of ``net`` and θ̄ of ``average`` (β = ``decay``):
+    an exponential moving average of the weights, whose last ~1/(1 - β) updates weigh most.
+    Buffers (e.g. batch-norm statistics) are copied as they are."""
+    for avg, p in zip(average.parameters(), net.parameters()):
+        avg.lerp_(p.to(avg.dtype), 1.0 - decay)
+    for avg, b in zip(average.buffers(), net.buffers()):
+        avg.copy_(b)
+
+
 def _check_smoothing(value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 0.5:
         raise ValueError(f"smoothing must be a number in [0, 0.5), got {value!r}")
@@ -212,6 +235,9 @@ class GAN:
     ``d_steps=5`` and ``betas=(0.5, 0.9)``); ``r1_weight`` γ (R1, Mescheder et al. 2018): adds
     ``(γ / 2) * r1_penalty``, the squared gradient of D on real data, to D's loss.
 
+    ``ema`` β (0: off): keep ``G_ema``, the moving average of G's weights (``ema_update`` after
+    every round); ``sample`` draws from it, ``sample(..., averaged=False)`` from G itself.
+
     Speed switches (see ``gan_edu.speed``; all off by default, results then as without them):
     ``amp`` mixed precision (``False``, ``"auto"``: bfloat16 on GPUs that support it, ``True``
     / ``"bf16"``: bfloat16 also on the CPU); ``channels_last`` memory format for conv nets;
@@ -229,7 +255,8 @@ class GAN:
                  device="auto", seed: int | None = 0, amp=False, channels_last: bool = False,
                  compile=False, resident_data: bool = False, g_steps: int = 1,
                  update: str = "alternating", label_smoothing: str = "none", smoothing: float = 0.1,
-                 pack: int = 1, gp_weight: float = 0.0, r1_weight: float = 0.0, fused_adam: bool = False):
+                 pack: int = 1, gp_weight: float = 0.0, r1_weight: float = 0.0, fused_adam: bool = False,
+                 ema: float = 0.0):
         if not isinstance(generator, nn.Module):
             raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
         if not isinstance(discriminator, nn.Module):
@@ -250,11 +277,14 @@ class GAN:
         self.pack = _check_count("pack", pack)
         self.gp_weight = _check_weight("gp_weight", gp_weight)
         self.r1_weight = _check_weight("r1_weight", r1_weight)
+        self.ema = _check_ema(ema)
         self.optimizer = _check_choice("optimizer", optimizer, OPTIMIZERS)
         self.noise_kind = _check_choice("noise", noise, NOISES)
         self.device = get_device(device)
         self.betas = tuple(float(b) for b in betas)
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
+        # the average starts at G's weights; copied before compiling, it is never compiled
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.ema else None
         self._set_speed(amp, channels_last, compile, resident_data, fused_adam)
         self.noise_dim = noise_dim
         self.opt_d = self._make_optimizer(self.D, lr_d)
@@ -325,8 +355,8 @@ class GAN:
         Values are checked now (a bad one raises here, in the caller's thread) and applied at
         the next step boundary, never inside ``optimizer.step()``. Each change of value is
         recorded in ``history["events"]``. Changing the optimizer starts it afresh (no momentum
-        carried over). The construction-only keys of ``settings()`` (``betas``, ``seed``, and
-        ``pack``, which sets the size of D's input) are accepted when they equal the GAN's own, so
+        carried over). The construction-only keys of ``settings()`` (``betas``, ``seed``,
+        ``pack``, which sets the size of D's input, and ``ema``) are accepted when they equal the GAN's own, so
         ``configure(**other.settings())`` works; a different value raises a ValueError (build a
         new GAN for it).
         """
@@ -365,7 +395,7 @@ class GAN:
                     d_steps=self.d_steps, g_steps=self.g_steps, optimizer=self.optimizer,
                     noise=self.noise_kind, update=self.update, label_smoothing=self.label_smoothing,
                     smoothing=self.smoothing, seed=self.seed, pack=self.pack, gp_weight=self.gp_weight,
-                    r1_weight=self.r1_weight)
+                    r1_weight=self.r1_weight, ema=self.ema)
 
     def _apply_pending(self) -> None:
         with self._pending_lock:  # held throughout: configure's checks see either all or none of it
@@ -399,12 +429,14 @@ class GAN:
         return torch.rand(n, self.noise_dim, generator=self.rng, device=self.device) * 2 - 1
 
     @torch.no_grad()
-    def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients."""
+    def sample(self, n: int | None = None, z: torch.Tensor | None = None, averaged: bool = True) -> torch.Tensor:
+        """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients;
+        from ``G_ema`` when the GAN keeps one (``ema`` > 0) unless ``averaged=False``."""
         with self.lock, speed.compile_guard(self.compiled):
             if z is None:
                 z = self.noise(_check_count("n", n))
-            return self.G(z.to(self.device)).float().cpu()
+            G = self.G_ema if averaged and self.G_ema is not None else self.G
+            return G(z.to(self.device)).float().cpu()
 
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
@@ -633,6 +665,8 @@ class GAN:
                 loss_d, d_real, d_fake = self.d_step(self._real_batch(sampler, batch_size))
             for _ in range(g_steps):
                 loss_g = self.g_step(batch_size)
+        if self.G_ema is not None and g_steps:
+            ema_update(self.G_ema, self.G, self.ema)
         values = [loss_d, loss_g, d_real, d_fake]
         present = [v.float() for v in values if v is not None]
         got = iter(torch.stack(present).tolist())  # one device sync per round
@@ -689,6 +723,7 @@ class GAN:
                 "format": "gan_edu/1",
                 "nets": {name: {"class": type(net).__name__, "config": getattr(net, "config", None),
                                 "state": net.state_dict()} for name, net in (("G", self.G), ("D", self.D))},
+                "G_ema": None if self.G_ema is None else self.G_ema.state_dict(),
                 "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "settings": self.settings(), "step": self.step,
                 "history": {k: [list(e) for e in v] if k == "events" else list(v) for k, v in self.history.items()},
@@ -729,6 +764,8 @@ class GAN:
             opt.load_state_dict(saved)
             for group in opt.param_groups:  # a saved fused optimizer must not make this one fused:
                 group.update(own)           # speed switches are not saved (this torch may lack it)
+        if gan.G_ema is not None and state.get("G_ema") is not None:
+            gan.G_ema.load_state_dict(state["G_ema"])
         gan.step = state["step"]
         gan.history = {k: [tuple(e) for e in v] if k == "events" else list(v) for k, v in state["history"].items()}
         if gan.rng.device.type == state.get("rng_device"):  # a CUDA RNG state does not fit a CPU one
