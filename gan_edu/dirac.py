@@ -28,7 +28,7 @@ import numpy as np
 from .train import _check_choice, _check_count, _check_lr, _check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
-           "plot_phase_portrait"]
+           "moving_average", "plot_phase_portrait"]
 
 METHODS = ("simultaneous", "alternating")
 
@@ -93,6 +93,21 @@ def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: f
 def radius(trajectory) -> np.ndarray:
     r"""Distance of each point of a trajectory from the equilibrium (0, 0): √(θ² + ψ²)."""
     return np.hypot(*np.asarray(trajectory, dtype=float).T)
+
+
+def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
+    r"""The exponential moving average of a trajectory's points: p̄₀ = p₀, p̄ₜ = β p̄ₜ₋₁ + (1 - β) pₜ
+    with β = ``decay``; the average of G's weights that ``GAN(ema=β)`` keeps (``train.ema_update``),
+    here of both players' parameters (θ, ψ). Of points that circle the equilibrium it circles much
+    closer to it."""
+    traj = np.asarray(trajectory, dtype=float)
+    if isinstance(decay, bool) or not 0 <= decay < 1:
+        raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
+    out = np.empty_like(traj)
+    out[0] = traj[0]
+    for t in range(1, len(traj)):
+        out[t] = decay * out[t - 1] + (1 - decay) * traj[t]
+    return out
 
 
 def plot_phase_portrait(trajectory, gamma: float = 0.0, ax=None, title: str = "Dirac-GAN phase portrait",

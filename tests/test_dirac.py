@@ -81,3 +81,16 @@ def test_phase_portrait_is_labelled():
     assert ax.get_title() == "sim" and "θ" in ax.get_xlabel() and "ψ" in ax.get_ylabel()
     assert {"trajectory", "start", "end"} <= {t.get_text() for t in ax.get_legend().get_texts()}
     plt.close(ax.figure)
+
+
+def test_moving_average_by_hand_and_on_the_circling_trajectory():
+    traj = np.array([[0.0, 0.0], [1.0, 2.0], [1.0, 2.0]])
+    assert np.allclose(dirac.moving_average(traj, 0.5), [[0, 0], [0.5, 1.0], [0.75, 1.5]])
+    assert np.array_equal(dirac.moving_average(traj, 0.0), traj)
+    # alternating steps circle at radius ~1.4; the average of the iterates circles much closer in
+    circling = dirac.dirac_gan(1.0, 1.0, steps=300, method="alternating")
+    last, averaged = dirac.radius(circling)[-1], dirac.radius(dirac.moving_average(circling, 0.99))[-1]
+    assert last > 1.3 and averaged < 0.3 * last
+    for bad in (1.0, -0.1, True, float("nan")):
+        with pytest.raises(ValueError, match="decay"):
+            dirac.moving_average(traj, bad)
