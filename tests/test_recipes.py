@@ -27,6 +27,7 @@ def test_the_fixes_are_the_switches_they_claim():
     assert r["best"]["gan"]["r1_weight"] == 1.0 and r["best"]["gan"]["loss"] == "non_saturating"
     best = recipes.build("best")
     assert best.fused_adam is True  # a speed switch only (tests/test_speed.py)
+    assert best.ema == 0.995 and best.G_ema is not None  # samples from the average of G's weights
     assert isinstance(best.G, MLPMixtureGenerator) and best.G.generators == 8
 
 
