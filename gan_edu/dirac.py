@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .train import _check_choice, _check_count, _check_lr, _check_weight
+from .train import _check_choice, _check_count, _check_fraction, _check_lr, _check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
            "moving_average", "plot_phase_portrait"]
@@ -101,8 +101,7 @@ def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
     here of both players' parameters (θ, ψ). Of points that circle the equilibrium it circles much
     closer to it."""
     traj = np.asarray(trajectory, dtype=float)
-    if isinstance(decay, bool) or not 0 <= decay < 1:
-        raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
+    decay = _check_fraction("decay", decay)
     out = np.empty_like(traj)
     out[0] = traj[0]
     for t in range(1, len(traj)):

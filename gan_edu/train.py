@@ -139,10 +139,15 @@ def _check_both_steps(d_steps: int, g_steps: int) -> None:
         raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
 
 
-def _check_ema(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"ema must be a number in [0, 1) (0: no average of G's weights), got {value!r}")
+def _check_fraction(name: str, value, high: float = 1.0, note: str = "") -> float:
+    """``value`` as a float in [0, ``high``), or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < high:
+        raise ValueError(f"{name} must be a number in [0, {high:g}){note}, got {value!r}")
     return float(value)
+
+
+def _check_ema(value) -> float:
+    return _check_fraction("ema", value, note=" (0: no average of G's weights)")
 
 
 @torch.no_grad()
@@ -151,15 +156,13 @@ def ema_update(average: nn.Module, net: nn.Module, decay: float) -> None:
     an exponential moving average of the weights, whose last ~1/(1 - β) updates weigh most.
     Buffers (e.g. batch-norm statistics) are copied as they are."""
     for avg, p in zip(average.parameters(), net.parameters()):
-        avg.lerp_(p.to(avg.dtype), 1.0 - decay)
+        avg.lerp_(p, 1.0 - decay)
     for avg, b in zip(average.buffers(), net.buffers()):
         avg.copy_(b)
 
 
 def _check_smoothing(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 0.5:
-        raise ValueError(f"smoothing must be a number in [0, 0.5), got {value!r}")
-    return float(value)
+    return _check_fraction("smoothing", value, 0.5)
 
 
 def _jsonable(value):
