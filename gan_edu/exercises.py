@@ -137,52 +137,91 @@ def _close(a, b) -> bool:
     return bool(torch.allclose(a.double(), b.double(), rtol=RTOL, atol=ATOL))
 
 
+def _call_loss(fn, inputs):
+    """Check the student's loss runs: returns (its output, None), or (None, a hint) if it raised."""
+    try:
+        return fn(*inputs), None
+    except Exception as err:  # a student's bug: report it, never raise
+        if "between 0 and 1" in str(err):
+            return None, LOGITS_AS_PROBS
+        return None, f"your function raised {type(err).__name__}: {err}"
+
+
+def _loss_type_problem(out):
+    """Check the loss is a one-element torch tensor attached to autograd; returns a hint or None."""
+    if not isinstance(out, torch.Tensor):
+        if isinstance(out, (int, float)):
+            return NO_GRAPH
+        return f"return a torch tensor (the loss), got {type(out).__name__}."
+    if out.numel() != 1:
+        return NOT_SCALAR + f" Got shape {tuple(out.shape)}."
+    if not out.requires_grad:
+        return NO_GRAPH
+    return None
+
+
+def _named_loss_mistake(value, want64, candidates: dict, target: str, hints: dict, expected):
+    """Check a wrong loss value against the classic mistakes; returns that mistake's hint or a generic one."""
+    for mistake, formula in candidates.items():
+        if mistake != target:
+            with torch.no_grad():
+                mistake_value = formula(*want64)
+            if torch.isfinite(mistake_value) and _close(value, mistake_value):
+                return hints[mistake]
+    return (f"on a hidden case your loss is {value.item():.6g}, expected {expected.item():.6g}. "
+            f"It should be {hints.get('_target', target)}.")
+
+
+def _loss_value_problem(out, want64, candidates: dict, target: str, hints: dict, extreme: bool):
+    """Check the loss is finite and equals the right answer on one case; returns a hint or None."""
+    expected = candidates[target](*want64)
+    if not torch.isfinite(out).all():
+        if extreme:
+            return UNSTABLE
+        return (LOGITS_AS_PROBS + " (Your loss came out as "
+                f"{out.item()} on logits that include negative numbers.)")
+    if not _close(out.detach().reshape(()), expected):
+        if extreme:
+            return UNSTABLE
+        return _named_loss_mistake(out.detach().reshape(()), want64, candidates, target, hints, expected)
+    return None
+
+
+def _loss_grad_problem(out, inputs, want64, formula, extreme: bool):
+    """Check the loss's gradient with respect to the logits is the right answer's; returns a hint or None."""
+    grads = torch.autograd.grad(out.reshape(()), inputs, allow_unused=True)
+    want = [c.clone().requires_grad_(True) for c in want64]
+    want_grads = torch.autograd.grad(formula(*want), want)
+    for got, exp in zip(grads, want_grads):
+        if got is None or not _close(got, exp):
+            if extreme:
+                return UNSTABLE
+            return ("the value is right but the gradient with respect to the logits is not: "
+                    "do not detach (or use .data on) anything inside the loss.")
+    return None
+
+
+def _loss_case_problem(fn, case, candidates: dict, target: str, hints: dict, extreme: bool):
+    """Check the student's loss on one hidden case (output, value, gradient); returns a hint or None."""
+    inputs = [c.clone().requires_grad_(True) for c in case]
+    out, problem = _call_loss(fn, inputs)
+    problem = problem or _loss_type_problem(out)
+    if problem:
+        return problem
+    want64 = [c.double() for c in case]
+    return (_loss_value_problem(out, want64, candidates, target, hints, extreme)
+            or _loss_grad_problem(out, inputs, want64, candidates[target], extreme))
+
+
 def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inputs: int) -> bool:
+    """Check a student's loss on every hidden case; prints the first problem found, or one line."""
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(my_loss)), got {type(fn).__name__}.")
     cases = _loss_cases(n_inputs)
     for i, case in enumerate(cases):
-        extreme = i == len(cases) - 1
-        inputs = [c.clone().requires_grad_(True) for c in case]
-        try:
-            out = fn(*inputs)
-        except Exception as err:  # a student's bug: report it, never raise
-            if "between 0 and 1" in str(err):
-                return _fail(name, LOGITS_AS_PROBS)
-            return _fail(name, f"your function raised {type(err).__name__}: {err}")
-        if not isinstance(out, torch.Tensor):
-            if isinstance(out, (int, float)):
-                return _fail(name, NO_GRAPH)
-            return _fail(name, f"return a torch tensor (the loss), got {type(out).__name__}.")
-        if out.numel() != 1:
-            return _fail(name, NOT_SCALAR + f" Got shape {tuple(out.shape)}.")
-        if not out.requires_grad:
-            return _fail(name, NO_GRAPH)
-        want64 = [c.double() for c in case]
-        expected = candidates[target](*want64)
-        if not torch.isfinite(out).all():
-            return _fail(name, UNSTABLE if extreme else LOGITS_AS_PROBS + " (Your loss came out as "
-                         f"{out.item()} on logits that include negative numbers.)")
-        if not _close(out.detach().reshape(()), expected):
-            if extreme:
-                return _fail(name, UNSTABLE)
-            for mistake, formula in candidates.items():
-                if mistake != target:
-                    with torch.no_grad():
-                        value = formula(*want64)
-                    if torch.isfinite(value) and _close(out.detach().reshape(()), value):
-                        return _fail(name, hints[mistake])
-            return _fail(name, f"on a hidden case your loss is {out.item():.6g}, expected {expected.item():.6g}. "
-                               f"It should be {hints.get('_target', target)}.")
-        grads = torch.autograd.grad(out.reshape(()), inputs, allow_unused=True)
-        want = [c.clone().requires_grad_(True) for c in want64]
-        want_grads = torch.autograd.grad(candidates[target](*want), want)
-        for got, exp in zip(grads, want_grads):
-            if got is None or not _close(got, exp):
-                if extreme:
-                    return _fail(name, UNSTABLE)
-                return _fail(name, "the value is right but the gradient with respect to the logits is not: "
-                                   "do not detach (or use .data on) anything inside the loss.")
+        problem = _loss_case_problem(fn, case, candidates, target, hints, extreme=i == len(cases) - 1)
+        if problem:
+            return _fail(name, problem)
     return _ok(name, f"{len(cases)} hidden cases pass (ordinary, confident, near 0/1 and extreme logits).")
 
 
@@ -290,6 +329,130 @@ STEP_G_HINTS = {
 }
 
 
+def _instrumented_setup():
+    """The hidden case, with hooks logging each optimizer step and each backward pass into G."""
+    G, D, real = _step_setup()
+    G0 = _params(G)
+    opt_d, opt_g = _optimizers(G, D)
+    events = []
+    opt_d.register_step_pre_hook(lambda *a: events.append("opt_d.step"))
+    opt_g.register_step_pre_hook(lambda *a: events.append("opt_g.step"))
+    last = list(G.parameters())[-1]  # G's output bias: every backward pass through G reaches it
+    last.register_hook(lambda grad: events.append("backward into G"))
+    return G, D, opt_d, opt_g, real, G0, events
+
+
+def _run_step(fn, G, D, opt_d, opt_g, real):
+    """Check the student's step runs (RNG forked): returns (its output, None), or (None, a hint) if it raised."""
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return fn(G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3)), None
+    except Exception as err:  # a student's bug: report it, never raise
+        msg = f"your function raised {type(err).__name__}: {err}"
+        if "second time" in str(err):
+            msg += (" -- D's loss went back through G's graph and freed it. In D's step use "
+                    "fake.detach() (or make the fakes under torch.no_grad()).")
+        elif "does not require grad" in str(err):
+            msg += (" -- the loss you called backward() on has no path to any weight: in G's step "
+                    "do not detach the fakes, G's loss must reach G.")
+        return None, msg
+
+
+def _step_count_problem(events):
+    """Check opt_d.step() and opt_g.step() each ran exactly once, D's first; returns a hint or None."""
+    n_d, n_g = events.count("opt_d.step"), events.count("opt_g.step")
+    if n_d == 0:
+        return "D was not updated: call opt_d.step() after loss_d.backward()."
+    if n_g == 0:
+        return "G was not updated: call opt_g.step() after loss_g.backward()."
+    if n_d > 1:
+        return ("opt_d.step() was called more than once. In G's step only G's optimizer "
+                "steps (D is fixed while G learns).")
+    if n_g > 1:
+        return "opt_g.step() was called more than once: one G step per round."
+    if events.index("opt_g.step") < events.index("opt_d.step"):
+        return ("the steps are in the wrong order: Step 1 updates D, then Step 2 updates G "
+                "through the updated D.")
+    return None
+
+
+def _early_backward_problem(events):
+    """Check no backward pass reached G before opt_d.step() (from D's loss or G's); returns a hint or None."""
+    if "backward into G" not in events[:events.index("opt_d.step")]:
+        return None
+    if events.count("backward into G") > 1:
+        return ("gradients reached G during D's step: D's loss was backpropagated into "
+                "G's weights (filling G's .grad, wasting a backward pass through G). "
+                "Make the fakes for D under torch.no_grad(), or pass fake.detach() to D.")
+    return ("G's loss was backpropagated before D's update: Step 2 goes through the "
+            "*updated* D, so compute G's loss after opt_d.step().")
+
+
+def _g_unchanged_problem(G, G0):
+    """Check G's weights moved during the step; returns a hint or None."""
+    if _same(_params(G), G0):
+        return ("G's weights did not change: G's loss must flow back into G (do not detach "
+                "the fakes in G's step), then opt_g.step().")
+    return None
+
+
+def _named_step_mistake(now, mistakes, which: int, hints: dict):
+    """Check weights (D's: which=0, G's: 1) against replays of the classic mistakes; returns its hint or None."""
+    for mistake, switches in mistakes:
+        for reuse in (False, True):
+            if _same(now, _replay(reuse_fake=reuse, **switches)[which]):
+                return hints[mistake]
+    return None
+
+
+def _d_step_problem(d_now, reference):
+    """Check D's weights are those of Algorithm 1's D step, else name the mistake; returns a hint or None."""
+    if _same(d_now, reference[False][0]):
+        return None
+    mistakes = (("swapped", dict(d_labels=(0.0, 1.0))), ("zero_d", dict(zero_d=False)))
+    return _named_step_mistake(d_now, mistakes, 0, STEP_D_HINTS) or (
+        "D's weights after the step are not those of Algorithm 1's D step: "
+        "loss_d = BCE(D(real), 1) + BCE(D(G(z)), 0) with z = noise(n), then "
+        "opt_d.zero_grad(), loss_d.backward(), opt_d.step().")
+
+
+def _g_step_losses(g_now, reference):
+    """Check G's weights are those of a right G step: returns (that step's losses, None) or (None, a hint)."""
+    match = [reuse for reuse in (False, True) if _same(g_now, reference[reuse][1])]
+    if match:
+        return reference[match[0]][2], None
+    mistakes = (("fake_label", dict(g_loss="fake_label")), ("saturating", dict(g_loss="saturating")),
+                ("zero_g", dict(zero_g=False)))
+    return None, _named_step_mistake(g_now, mistakes, 1, STEP_G_HINTS) or (
+        "G's weights after the step are not those of Algorithm 1's G step: "
+        "loss_g = BCE(D(G(z)), 1) through the *updated* D, on fresh z = noise(n) "
+        "(or the D step's fakes, not detached), then opt_g.zero_grad(), "
+        "loss_g.backward(), opt_g.step().")
+
+
+def _returned_losses_problem(out, want):
+    """Check the step returned (loss_d, loss_g), the losses it backpropagated; returns a hint or None."""
+    try:
+        got = [float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for v in out]
+    except (TypeError, ValueError):
+        return f"return the two losses, (loss_d, loss_g); got {type(out).__name__}."
+    if len(got) != 2 or not all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-5) for a, b in zip(got, want)):
+        return ("D and G were updated correctly, but return the two losses you "
+                "backpropagated, in the order (loss_d, loss_g).")
+    return None
+
+
+def _weights_problem(D, G, out):
+    """Check D's then G's weights against the replayed right steps, then the returned losses; returns a hint or None."""
+    reference = {reuse: _replay(reuse_fake=reuse) for reuse in (False, True)}
+    d_now, g_now = _params(D), _params(G)
+    problem = _d_step_problem(d_now, reference)
+    if problem:
+        return problem
+    want, problem = _g_step_losses(g_now, reference)
+    return problem or _returned_losses_problem(out, want)
+
+
 def check_train_step(fn) -> bool:
     """Check ``fn(G, D, opt_d, opt_g, real, noise) -> (loss_d, loss_g)``: one round of Algorithm 1.
 
@@ -304,79 +467,10 @@ def check_train_step(fn) -> bool:
     name = "check_train_step"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(my_step)), got {type(fn).__name__}.")
-    G, D, real = _step_setup()
-    G0 = _params(G)
-    opt_d, opt_g = _optimizers(G, D)
-    events = []
-    opt_d.register_step_pre_hook(lambda *a: events.append("opt_d.step"))
-    opt_g.register_step_pre_hook(lambda *a: events.append("opt_g.step"))
-    last = list(G.parameters())[-1]  # G's output bias: every backward pass through G reaches it
-    last.register_hook(lambda grad: events.append("backward into G"))
-    try:
-        with torch.random.fork_rng(devices=[]):
-            out = fn(G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3))
-    except Exception as err:  # a student's bug: report it, never raise
-        msg = f"your function raised {type(err).__name__}: {err}"
-        if "second time" in str(err):
-            msg += (" -- D's loss went back through G's graph and freed it. In D's step use "
-                    "fake.detach() (or make the fakes under torch.no_grad()).")
-        elif "does not require grad" in str(err):
-            msg += (" -- the loss you called backward() on has no path to any weight: in G's step "
-                    "do not detach the fakes, G's loss must reach G.")
-        return _fail(name, msg)
-
-    n_d, n_g = events.count("opt_d.step"), events.count("opt_g.step")
-    if n_d == 0:
-        return _fail(name, "D was not updated: call opt_d.step() after loss_d.backward().")
-    if n_g == 0:
-        return _fail(name, "G was not updated: call opt_g.step() after loss_g.backward().")
-    if n_d > 1:
-        return _fail(name, "opt_d.step() was called more than once. In G's step only G's optimizer "
-                           "steps (D is fixed while G learns).")
-    if n_g > 1:
-        return _fail(name, "opt_g.step() was called more than once: one G step per round.")
-    if events.index("opt_g.step") < events.index("opt_d.step"):
-        return _fail(name, "the steps are in the wrong order: Step 1 updates D, then Step 2 updates G "
-                           "through the updated D.")
-    into_g = events.count("backward into G")
-    if "backward into G" in events[:events.index("opt_d.step")]:
-        if into_g > 1:
-            return _fail(name, "gradients reached G during D's step: D's loss was backpropagated into "
-                               "G's weights (filling G's .grad, wasting a backward pass through G). "
-                               "Make the fakes for D under torch.no_grad(), or pass fake.detach() to D.")
-        return _fail(name, "G's loss was backpropagated before D's update: Step 2 goes through the "
-                           "*updated* D, so compute G's loss after opt_d.step().")
-    if _same(_params(G), G0):
-        return _fail(name, "G's weights did not change: G's loss must flow back into G (do not detach "
-                           "the fakes in G's step), then opt_g.step().")
-
-    reference = {reuse: _replay(reuse_fake=reuse) for reuse in (False, True)}
-    d_now, g_now = _params(D), _params(G)
-    if not _same(d_now, reference[False][0]):
-        for mistake, switches in (("swapped", dict(d_labels=(0.0, 1.0))), ("zero_d", dict(zero_d=False))):
-            for reuse in (False, True):
-                if _same(d_now, _replay(reuse_fake=reuse, **switches)[0]):
-                    return _fail(name, STEP_D_HINTS[mistake])
-        return _fail(name, "D's weights after the step are not those of Algorithm 1's D step: "
-                           "loss_d = BCE(D(real), 1) + BCE(D(G(z)), 0) with z = noise(n), then "
-                           "opt_d.zero_grad(), loss_d.backward(), opt_d.step().")
-    match = [reuse for reuse in (False, True) if _same(g_now, reference[reuse][1])]
-    if not match:
-        for mistake, switches in (("fake_label", dict(g_loss="fake_label")),
-                                  ("saturating", dict(g_loss="saturating")), ("zero_g", dict(zero_g=False))):
-            for reuse in (False, True):
-                if _same(g_now, _replay(reuse_fake=reuse, **switches)[1]):
-                    return _fail(name, STEP_G_HINTS[mistake])
-        return _fail(name, "G's weights after the step are not those of Algorithm 1's G step: "
-                           "loss_g = BCE(D(G(z)), 1) through the *updated* D, on fresh z = noise(n) "
-                           "(or the D step's fakes, not detached), then opt_g.zero_grad(), "
-                           "loss_g.backward(), opt_g.step().")
-    want = reference[match[0]][2]
-    try:
-        got = [float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for v in out]
-    except (TypeError, ValueError):
-        return _fail(name, f"return the two losses, (loss_d, loss_g); got {type(out).__name__}.")
-    if len(got) != 2 or not all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-5) for a, b in zip(got, want)):
-        return _fail(name, "D and G were updated correctly, but return the two losses you "
-                           "backpropagated, in the order (loss_d, loss_g).")
+    G, D, opt_d, opt_g, real, G0, events = _instrumented_setup()
+    out, problem = _run_step(fn, G, D, opt_d, opt_g, real)
+    problem = (problem or _step_count_problem(events) or _early_backward_problem(events)
+               or _g_unchanged_problem(G, G0) or _weights_problem(D, G, out))
+    if problem:
+        return _fail(name, problem)
     return _ok(name, "D then G updated exactly as in Algorithm 1, and G got no gradient from D's step.")
