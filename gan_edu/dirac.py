@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .train import _check_choice, _check_count, _check_fraction, _check_lr, _check_weight
+from .settings import check_choice as _check_choice, check_count as _check_count, check_fraction as _check_fraction, check_lr as _check_lr, check_weight as _check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
            "moving_average", "plot_phase_portrait"]

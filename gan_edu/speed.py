@@ -23,8 +23,8 @@ import warnings
 import torch
 from torch import nn
 
-__all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "to_channels_last", "compile_net",
-           "compile_available", "channels_last_compiles", "adam", "best_switches", "steps_per_second"]
+__all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "Autocast", "with_autocast", "to_channels_last", "compile_net",
+           "compile_available", "channels_last_compiles", "adam", "apply_switches", "best_switches", "steps_per_second"]
 
 AMP_CHOICES = (False, True, "auto", "bf16", "off")
 
@@ -63,6 +63,24 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+class Autocast(nn.Module):
+    """``net(x)`` under ``torch.autocast(device, dtype)``: the net as the training steps call it
+    with mixed precision on. Its weights are ``net``'s (a wrapper, no copy)."""
+
+    def __init__(self, net: nn.Module, device: torch.device, dtype: torch.dtype):
+        super().__init__()
+        self.net, self.device, self.dtype = net, torch.device(device), dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with autocast(self.device, self.dtype):
+            return self.net(x)
+
+
+def with_autocast(net: nn.Module, device, dtype: torch.dtype | None) -> nn.Module:
+    """``Autocast(net, device, dtype)``, or ``net`` itself when ``dtype`` is None (float32)."""
+    return net if dtype is None else Autocast(net, device, dtype)
 
 
 def to_channels_last(net: nn.Module) -> nn.Module:
@@ -146,6 +164,27 @@ def best_switches(device) -> dict:
     if torch.device(device).type == "cpu":
         return dict(resident_data=True, channels_last=True)
     return dict(resident_data=True)
+
+
+def apply_switches(G: nn.Module, D: nn.Module, switches, device) -> tuple:
+    """Apply ``switches`` (``settings.Switches``) to G and D once, when they are built: the
+    channels_last memory format and torch.compile in place. Returns (the autocast dtype or None,
+    whether channels_last is on, whether the nets are compiled, (G, D) as the training steps
+    call them: under ``Autocast`` when ``amp`` is on)."""
+    dtype = autocast_dtype(switches.amp, device)  # None: float32
+    channels_last = switches.channels_last
+    if channels_last and switches.compile and not channels_last_compiles(device):
+        warnings.warn(f"channels_last is left off: with compile it makes training fail on {torch.device(device).type} "
+                      "(see gan_edu.speed.channels_last_compiles); the nets are compiled in the default "
+                      "memory format", RuntimeWarning, stacklevel=4)
+        channels_last = False
+    if channels_last:
+        to_channels_last(G), to_channels_last(D)
+    compiled = False
+    if switches.compile:
+        backend = "inductor" if switches.compile is True else switches.compile
+        compiled = compile_net(G, backend) and compile_net(D, backend)
+    return dtype, channels_last, compiled, (with_autocast(G, device, dtype), with_autocast(D, device, dtype))
 
 
 def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmup: int = 3) -> float:

@@ -1,0 +1,219 @@
+"""Every setting of a GAN, defined once.
+
+Each setting is one field of ``Settings`` (the rules of the game, saved with a checkpoint and
+shown by ``GAN.settings()``) or of ``Switches`` (speed switches, applied once when the nets and
+optimizers are built, never saved). A field owns its default, its check (which raises a
+``TypeError`` or ``ValueError`` naming the setting), whether it may change while training
+(``live``: ``GAN.configure`` takes it at the next step boundary) and its JSON form (tuples as
+lists). ``GAN(G, D, **settings)``, ``gan.settings()``, ``gan.configure(**changes)`` and the live
+trainer all read these definitions: adding an option is one field here plus the small object
+that implements it (``gan_edu.options``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
+
+from .losses import GENERATOR_LOSSES
+
+__all__ = ["Settings", "Switches", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS",
+           "MAX_STEPS_PER_ROUND", "live_names", "construction_only", "checked_changes"]
+
+OPTIMIZERS = ("adam", "sgd")
+NOISES = ("normal", "uniform")
+UPDATES = ("alternating", "simultaneous")
+LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
+MAX_STEPS_PER_ROUND = 10
+
+
+# ---------------------------------------------------------------------------- checks
+def check_lr(name: str, value) -> float:
+    """A learning rate: a positive finite number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices):
+    """One of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
+    return value
+
+
+def check_weight(name: str, value) -> float:
+    """A penalty's weight: a finite number >= 0 (0: off)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """An integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_steps(name: str, value) -> int:
+    """D or G steps per round: an integer from 0 to ``MAX_STEPS_PER_ROUND``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or not 0 <= value <= MAX_STEPS_PER_ROUND):
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_STEPS_PER_ROUND}, got {value!r}")
+    return int(value)
+
+
+def check_both_steps(d_steps: int, g_steps: int) -> None:
+    """A round must train something."""
+    if d_steps == 0 and g_steps == 0:
+        raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
+
+
+def check_fraction(name: str, value, high: float = 1.0, note: str = "") -> float:
+    """``value`` as a float in [0, ``high``), or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < high:
+        raise ValueError(f"{name} must be a number in [0, {high:g}){note}, got {value!r}")
+    return float(value)
+
+
+def check_betas(name: str, value) -> tuple:
+    """Adam's (β1, β2): two numbers in [0, 1)."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in value)):
+        raise ValueError(f"{name} must be two numbers in [0, 1), got {value!r}")
+    return tuple(float(b) for b in value)
+
+
+def check_seed(name: str, value):
+    """The noise generator's seed: None (a random one) or an integer."""
+    return value
+
+
+def check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_compile(name: str, value):
+    if not isinstance(value, (bool, str)):
+        raise TypeError(f"{name} must be True, False or a torch.compile backend name, got {value!r}")
+    return value
+
+
+def check_amp(name: str, value):
+    from .speed import AMP_CHOICES
+
+    if value not in AMP_CHOICES or (value is not True and value is not False and not isinstance(value, str)):
+        raise ValueError(f"{name} must be one of {AMP_CHOICES}, got {value!r}")
+    return value
+
+
+def _choice(choices):
+    return lambda name, value: check_choice(name, value, choices)
+
+
+def _fraction(high: float, note: str = ""):
+    return lambda name, value: check_fraction(name, value, high, note)
+
+
+def option(default, check, live: bool = True, doc: str = ""):
+    """A setting: its default, its check ``check(name, value) -> value``, whether ``configure``
+    may change it while training (``live``), and what it means (``doc``)."""
+    return field(default=default, metadata=dict(check=check, live=live, doc=doc))
+
+
+def _jsonable(value):
+    """Tuples as lists (JSON has no tuples), so settings compare equal after a JSON round trip."""
+    return [_jsonable(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+class _Checked:
+    """Checks every field in declaration order when built; ``to_json`` and ``replace``."""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, f.metadata["check"](f.name, getattr(self, f.name)))
+
+    def to_json(self) -> dict:
+        """Every field as a JSON-serialisable value, in declaration order."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes):
+        """A checked copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class Settings(_Checked):
+    """The rules of the game: what ``GAN.settings()`` returns and a checkpoint keeps."""
+    lr_d: float = option(2e-4, check_lr, doc="D's learning rate")
+    lr_g: float = option(2e-4, check_lr, doc="G's learning rate")
+    betas: tuple = option((0.5, 0.999), check_betas, live=False, doc="Adam's betas (DCGAN: (0.5, 0.999))")
+    loss: str = option("non_saturating", _choice(GENERATOR_LOSSES),
+                       doc="the loss kind: non_saturating, saturating (BCE), lsgan, wasserstein")
+    d_steps: int = option(1, check_steps, doc="D steps per round (0-10)")
+    g_steps: int = option(1, check_steps, doc="G steps per round (0-10; not both 0)")
+    optimizer: str = option("adam", _choice(OPTIMIZERS), doc="adam or sgd (a change starts it afresh)")
+    noise: str = option("normal", _choice(NOISES), doc="the prior p(z): normal, or uniform on [-1, 1]")
+    update: str = option("alternating", _choice(UPDATES), doc="alternating or simultaneous updates")
+    label_smoothing: str = option("none", _choice(LABEL_SMOOTHINGS), doc="D's targets: none, one_sided, two_sided")
+    smoothing: float = option(0.1, _fraction(0.5), doc="the smoothing amount s: real 1 - s (and fake s)")
+    seed: object = option(0, check_seed, live=False, doc="the seed of the GAN's noise generator")
+    pack: int = option(1, check_count, live=False, doc="PacGAN: D judges packs of this many samples")
+    gp_weight: float = option(0.0, check_weight, doc="WGAN-GP's gradient penalty weight")
+    r1_weight: float = option(0.0, check_weight, doc="the R1 penalty's weight γ (adds γ/2 R1)")
+    ema: float = option(0.0, _fraction(1.0, " (0: no average of G's weights)"), live=False,
+                        doc="β of the moving average of G's weights that sample() draws from")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_both_steps(self.d_steps, self.g_steps)
+
+
+@dataclass
+class Switches(_Checked):
+    """Speed switches (``gan_edu.speed``), applied once when the nets and optimizers are built."""
+    amp: object = option(False, check_amp, live=False, doc="bfloat16 autocast: False, 'auto', True / 'bf16'")
+    channels_last: bool = option(False, check_flag, live=False, doc="channels_last memory format for conv nets")
+    compile: object = option(False, check_compile, live=False, doc="torch.compile both nets (True or a backend)")
+    resident_data: bool = option(False, check_flag, live=False, doc="a TensorSampler's data on the device once")
+    fused_adam: bool = option(False, check_flag, live=False, doc="Adam's fused update")
+
+
+def live_names() -> tuple:
+    """The settings ``configure`` may change while training."""
+    return tuple(f.name for f in dataclasses.fields(Settings) if f.metadata["live"])
+
+
+def construction_only() -> tuple:
+    """The settings fixed when the GAN is built (``configure`` accepts only their own value)."""
+    return tuple(f.name for f in dataclasses.fields(Settings) if not f.metadata["live"])
+
+
+def checked_changes(changes: dict, own: dict) -> dict:
+    """``configure``'s checks: every name known, construction-only settings equal to ``own``'s
+    (the GAN's ``settings()``; they are dropped), each live value checked. Returns the checked
+    live changes."""
+    live, fixed = live_names(), construction_only()
+    unknown = set(changes) - set(live) - set(fixed)
+    if unknown:
+        raise ValueError(f"cannot configure {sorted(unknown)}; settable: {sorted(live)}")
+    changes = dict(changes)
+    for name in fixed:
+        if name in changes and _jsonable(changes.pop(name)) != own[name]:
+            raise ValueError(f"{name} is fixed when the GAN is built (it is {own[name]!r}); to change "
+                             f"it, build a new one: GAN(generator, discriminator, **settings)")
+    checks = {f.name: f.metadata["check"] for f in dataclasses.fields(Settings)}
+    return {name: checks[name](name, value) for name, value in changes.items()}
+
+
+def describe(cls=Settings) -> str:
+    """One line per setting: name, default, what it means (for docstrings and help)."""
+    return "\n".join(f"- ``{f.name}`` (default {f.default!r}): {f.metadata['doc']}" for f in dataclasses.fields(cls))

@@ -1,0 +1,70 @@
+"""gan_edu.options: the objectives, packing, penalties, NaN guard and EMA hook the steps call."""
+import pytest
+import torch
+
+from gan_edu import losses, nets, options
+from gan_edu.algorithm import BCE
+from gan_edu.settings import Settings
+
+
+def test_smoothed_labels():
+    assert options.smoothed_labels("none", 0.2) == (1.0, 0.0)
+    assert options.smoothed_labels("one_sided", 0.2) == (0.8, 0.0)
+    assert options.smoothed_labels("two_sided", 0.2) == (0.8, 0.2)
+
+
+def test_objective_for_each_loss_kind():
+    l = torch.tensor([[0.3], [-1.2]])
+    bce = options.objective_for(Settings(label_smoothing="two_sided", smoothing=0.2))
+    assert isinstance(bce, BCE) and (bce.real_label, bce.fake_label) == (0.8, 0.2)
+    assert torch.equal(bce.d_loss(l, l), losses.discriminator_loss(l, l, 0.8, 0.2))
+    ls = options.objective_for(Settings(loss="lsgan"))
+    assert torch.equal(ls.d_loss(l, l), losses.lsgan_discriminator_loss(l, l)) and not ls.probabilities
+    w = options.objective_for(Settings(loss="wasserstein"))
+    assert torch.equal(w.g_loss(l), losses.wasserstein_generator_loss(l)) and torch.equal(w.outputs(l), l)
+
+
+def test_packing_concatenates_consecutive_samples():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert torch.equal(options.Packing(3)(x), torch.tensor([[0., 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]))
+    assert options.Packing(1)(x) is x
+    images = torch.zeros(4, 1, 8, 8)
+    assert options.Packing(2)(images).shape == (2, 2, 8, 8)
+
+
+def test_penalties_add_in_order_and_only_when_weighted():
+    torch.manual_seed(0)
+    D = nets.MLPDiscriminator(2, hidden=8, depth=1)
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    rng = torch.Generator().manual_seed(0)
+    none = options.Penalties([options.GradientPenalty(0.0, D, rng), options.R1Penalty(0.0)])
+    loss = torch.tensor(1.0)
+    assert none(loss, real, fake, None) is loss and none.watch(real) is real
+    r1 = options.Penalties([options.R1Penalty(2.0)])
+    watched = r1.watch(real)
+    assert watched.requires_grad
+    out = D(watched)
+    assert r1(loss, watched, fake, out).item() == pytest.approx(1.0 + losses.r1_penalty(out, watched).item())
+
+
+def test_finite_check_refuses_a_nan_loss():
+    class Gan:  # what the guard reads for its message
+        step, lr_d, lr_g = 7, 1e-3, 1e-3
+    net = torch.nn.Linear(2, 1)
+    net(torch.ones(1, 2)).sum().backward()
+    guard = options.FiniteCheck("discriminator", Gan())
+    guard(torch.tensor(1.0), net)  # finite: nothing happens
+    with pytest.raises(options.NonFiniteLossError, match="discriminator loss .* at step 7"):
+        guard(torch.tensor(float("nan")), net)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_ema_hook_updates_only_after_a_g_step():
+    net, avg = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        net.weight.fill_(1.0), avg.weight.fill_(0.0)
+    hook = options.EMA(avg, net, 0.75)
+    hook(0)
+    assert avg.weight.item() == 0.0
+    hook(1)
+    assert avg.weight.item() == pytest.approx(0.25)
