@@ -11,12 +11,16 @@ it several times cheaper than drawing afresh.
 - ``OptimalPanel``: the optimal D*(x) = p_data / (p_data + p_g), estimated on a grid from the
   view's fixed samples, beside the learned D(x);
 - ``DivergencePanel``: KL and JS estimates over training, and V(D, G) against
-  V(D*, G) = -log 4 + 2 JSD.
+  V(D*, G) = -log 4 + 2 JSD;
+- ``Display``: a trainer's figures, kept between frames, the view's fixed noise, and the frame
+  budget (when to draw); ``panel_figure``: one panel as a figure of its own; ``status_line``:
+  the trainer's state in one line of text.
 """
 from __future__ import annotations
 
 import io
 import math
+import time
 
 import numpy as np
 import torch
@@ -24,9 +28,12 @@ import torch
 from . import plots
 from .metrics import density_on_grid, grid_points, optimal_discriminator_on_grid
 
-__all__ = ["LiveView", "ManifoldPanel", "OptimalPanel", "DivergencePanel", "GRID_BINS"]
+__all__ = ["LiveView", "ManifoldPanel", "OptimalPanel", "DivergencePanel", "Display", "PANELS", "GRID_BINS",
+           "panel_figure", "status_line"]
 
 GRID_BINS = 48  # cells per axis of the D, D* and density grids
+CURVES_SECONDS = 3.0  # the curves (text-heavy, several times slower to draw) are redrawn every 3 s
+N_COVERAGE = 2500  # the view's fixed samples (noise, real points): the coverage protocol's count (VEEGAN, PacGAN)
 
 
 def _figure(width: float, height: float, dpi: int):
@@ -331,3 +338,110 @@ class DivergencePanel:
 
     def png(self) -> bytes:
         return png(self.fig)
+
+
+PANELS = {"manifold": ManifoldPanel, "optimal": OptimalPanel, "divergences": DivergencePanel}  # the optional ones
+
+
+def status_line(trainer) -> str:
+    """The status line of ``trainer``: round, the controls now in effect, state, metrics, message."""
+    gan, delay, cov, div = trainer.gan, trainer._controls.values["delay_ms"], trainer.coverage, trainer.divergences
+    text = (f"step {gan.step} | lr_D={gan.lr_d:.3g} | lr_G={gan.lr_g:.3g} | d_steps={gan.d_steps} "
+            f"g_steps={gan.g_steps} | {gan.update} | labels {gan.label_smoothing.replace('_', '-')} "
+            f"| batch={trainer.batch_size} | {'running' if trainer.running else 'paused'}")
+    if delay:
+        text += f" | slow motion {delay} ms"
+    if cov["step"]:
+        text += f" | modes {cov['modes'][-1]}/{len(trainer.modes)}, {100 * cov['high_quality'][-1]:.0f}% high quality"
+    if div["step"]:
+        text += f" | JS {div['js'][-1]:.3f}"
+    return text + (f" | {trainer.message}" if trainer.message else "")
+
+
+def panel_figure(trainer, name: str):
+    """The optional panel ``name`` of ``trainer`` now, as a new matplotlib Figure (not managed by pyplot)."""
+    panel = PANELS[name](trainer).update(trainer)
+    blitter = getattr(panel, "blitter", None)
+    for artist in (blitter.artists if blitter else ()):
+        artist.set_animated(False)  # a saved figure leaves figure-level animated artists out
+    return panel.fig
+
+
+class Display:
+    """What a trainer's widget shows, and when. The figures (a ``LiveView`` and the shown
+    panels) are built on first use and then updated in place, from the view's fixed noise
+    (``noise``). The frame budget (``refresh``): at most ``fps`` frames a second, the curves
+    every ``CURVES_SECONDS``, and frames spaced so that drawing takes at most
+    ``max_draw_share`` of the time: after a frame, training runs for at least its drawing time
+    (or the recent average, if larger) times (1 / max_draw_share - 1)."""
+
+    def __init__(self):
+        self.view, self.panel_views, self.z = None, {}, {}
+        self.next_draw = 0.0      # perf_counter time of the next frame
+        self.frame_cost = None    # moving average of a frame's drawing time, seconds
+        self.curves_at = 0.0      # when the curves were last drawn
+
+    def noise(self, kind: str, dim: int, seed: int) -> torch.Tensor:
+        """The view's fixed z (2,500 draws from a generator of its own seeded ``seed``, for the
+        noise ``kind``): the same points every frame, and no draw from the training's streams."""
+        if kind not in self.z:
+            gen = torch.Generator().manual_seed(seed)
+            self.z[kind] = (torch.randn(N_COVERAGE, dim, generator=gen) if kind == "normal"
+                            else torch.rand(N_COVERAGE, dim, generator=gen) * 2 - 1)
+        return self.z[kind]
+
+    def due(self, now: float | None = None) -> bool:
+        """Whether the next frame is due (at ``now``, a ``time.perf_counter()`` reading)."""
+        return (time.perf_counter() if now is None else now) >= self.next_draw
+
+    def hold(self, seconds: float) -> None:
+        """No frame for ``seconds`` (after a drawing problem)."""
+        self.next_draw = time.perf_counter() + seconds
+
+    def refresh(self, trainer, force: bool = False) -> None:
+        """Record ``trainer``'s metrics and put a frame in its widget (if built), when due or
+        ``force``; then schedule the next frame."""
+        now = time.perf_counter()
+        if not force and now < self.next_draw:
+            return
+        trainer.record_metrics()
+        if trainer._ui.built:
+            curves = force or now - self.curves_at >= CURVES_SECONDS
+            if curves:
+                self.curves_at = now
+            field, curves_png = trainer.render(curves)
+            trainer._ui.show_frame(field, curves_png, trainer.render_panels(curves))
+            trainer._ui.show_status()
+        took = time.perf_counter() - now
+        trainer.frames += 1
+        trainer.draw_seconds += took
+        self._schedule(took, force, trainer.fps, trainer.max_draw_share)
+
+    def _schedule(self, took: float, force: bool, fps: float, max_draw_share: float) -> None:
+        """The next frame's time after one that took ``took`` seconds. Forced frames (start,
+        reset, first build) are not typical: left out of the average, and not paid back."""
+        if not force:
+            self.frame_cost = took if self.frame_cost is None else 0.7 * self.frame_cost + 0.3 * took
+        cost = 0.0 if self.frame_cost is None else self.frame_cost
+        if not force:  # an expensive frame (the curves, every few seconds) is paid back in full
+            cost = max(cost, took)
+        self.next_draw = time.perf_counter() + max(1 / fps, cost * (1 / max_draw_share - 1))
+
+    def render(self, trainer, curves: bool = True) -> tuple[bytes, bytes | None]:
+        """The main view as PNG bytes: (samples panel, curves panel or None when not ``curves``)."""
+        if self.view is None:
+            self.view = LiveView(trainer)
+        view = self.view.update(trainer, curves)
+        return view.field_png(), (view.png(view.curves) if curves else None)
+
+    def render_panels(self, trainer, curves: bool = True) -> dict:
+        """The optional panels ``trainer.panels`` shows, as PNG bytes by name (the divergence
+        curves only when ``curves``)."""
+        out = {}
+        for name, on in trainer.panels.items():
+            if not on or (name == "divergences" and not curves):
+                continue
+            if name not in self.panel_views:
+                self.panel_views[name] = PANELS[name](trainer)
+            out[name] = self.panel_views[name].update(trainer).png()
+        return out

@@ -107,7 +107,7 @@ def test_start_for_a_number_of_steps(trainer):
 def test_step_button_and_reset(trainer):
     first = [p.detach().clone() for p in trainer.gan.G.parameters()]
     trainer.widget()
-    trainer._ui["buttons"]["Step"].click()
+    trainer._ui.buttons["Step"].click()
     assert trainer.gan.step == 1
     trainer.set(lr_d=0.02)
     trainer.run(5)
@@ -145,7 +145,7 @@ def test_bad_values_are_refused_without_stopping(trainer):
     with pytest.raises(ValueError, match="cannot set"):
         trainer.set(momentum=0.9)
     trainer.start()
-    trainer._on_control("lr_g", float("nan"))  # what a widget callback does with a bad value
+    trainer._ui.on_control("lr_g", float("nan"))  # what a widget callback does with a bad value
     assert "ignored" in trainer.status()
     assert wait_for(lambda: trainer.gan.step >= 2) and trainer.running
     with pytest.raises(ValueError, match="data"):
@@ -208,5 +208,5 @@ def test_close_leaves_no_thread():
     t.start()
     assert wait_for(lambda: t.gan.step >= 1)
     t.close()
-    assert not any(th.is_alive() for th in t._threads)
+    assert not any(th.is_alive() for th in t._training.threads)
     assert not [th for th in threading.enumerate() if th.name == "gan-edu-live"]

@@ -60,7 +60,7 @@ def test_step_button_is_one_update_of_its_net(trainer, button, moved, kept):
     trainer.run(3)
     before = {net: params(getattr(trainer.gan, net)) for net in "GD"}
     trainer.widget()
-    trainer._ui["buttons"][button].click()
+    trainer._ui.buttons[button].click()
     assert trainer.gan.step == 4
     assert same(before[kept], params(getattr(trainer.gan, kept)))
     assert not same(before[moved], params(getattr(trainer.gan, moved)))
@@ -72,7 +72,7 @@ def test_step_buttons_pause_a_running_training(trainer):
     trainer.widget()
     trainer.start()
     assert wait_for(lambda: trainer.gan.step >= 2)
-    trainer._ui["buttons"]["D step"].click()
+    trainer._ui.buttons["D step"].click()
     assert not trainer.running
     n = trainer.gan.step
     time.sleep(0.3)
@@ -149,9 +149,9 @@ def test_load_points_trains_on_them(trainer):
 def test_draw_choice_shows_the_pad_and_trains_on_drawn_points(trainer):
     pytest.importorskip("ipyevents")  # without it the pad is a message (test_ganlab_drawpad.py)
     c = trainer.controls
-    assert trainer._ui["pad_box"].layout.display == "none"
+    assert trainer._ui.pad_box.layout.display == "none"
     c["data"].value = "draw"
-    assert trainer._ui["pad_box"].layout.display == "" and trainer.pad is not None
+    assert trainer._ui.pad_box.layout.display == "" and trainer.pad is not None
     assert torch.equal(trainer.sampler.points, torch.tensor(trainer.pad.points, dtype=torch.float32))
     trainer.start()
     assert wait_for(lambda: trainer.gan.step >= 2)
@@ -162,14 +162,14 @@ def test_draw_choice_shows_the_pad_and_trains_on_drawn_points(trainer):
     assert trainer.sampler(100).mean(0).sub(torch.tensor([2.03, 2.03])).abs().max() < 0.1
     assert any(e[1] == "data" for e in trainer.gan.history["events"])
     c["data"].value = "ring"
-    assert trainer._ui["pad_box"].layout.display == "none"
+    assert trainer._ui.pad_box.layout.display == "none"
 
 
 @pytest.mark.parametrize("name", list(PANELS))
 def test_panel_checkbox_draws_its_panel(trainer, name):
     trainer.run(3)
     c = trainer.controls
-    image = trainer._ui["panels"][name]
+    image = trainer._ui.panel_images[name]
     assert image.layout.display == "none"
     c[name].value = True
     assert image.layout.display == "" and image.value[:4] == b"\x89PNG"
@@ -217,8 +217,8 @@ def test_settings_json_round_trip_reproduces_the_run():
 
 def test_copy_settings_button_shows_json(trainer):
     trainer.controls["g_steps"].value = 4
-    trainer._ui["copy"].click()
-    assert json.loads(trainer._ui["settings_text"].value)["g_steps"] == 4
+    trainer._ui.copy.click()
+    assert json.loads(trainer._ui.settings_text.value)["g_steps"] == 4
 
 
 def test_apply_settings_to_a_running_trainer(trainer):

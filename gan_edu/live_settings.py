@@ -1,0 +1,131 @@
+"""The live trainer's settings: the data sets, the names of its controls, and their checks.
+
+Shared by ``gan_edu.live`` (the trainer), ``gan_edu.live_session`` (settings, save, load) and
+``gan_edu.live_widget`` (the widgets), so that none of them imports another for a constant.
+
+- ``DATASETS``: key -> (label shown in the dropdown, sampler factory taking the seed), with
+  ``DRAW`` the drawn (or loaded) points, ``default_points()`` the drawing pad's starting data;
+- ``GAN_SETTINGS`` (what ``gan.configure`` takes), ``CONTROLS`` (what ``LiveTrainer.set``
+  takes), ``ARCH`` (the nets' sizes), ``PANELS`` (the optional view panels, from
+  ``gan_edu.live_view``), ``SETTINGS_KEYS`` (what ``LiveTrainer.settings()`` holds);
+- the checks of the trainer's own settings (the GAN checks its own): ``check_loss``,
+  ``check_delay``, ``check_points``, ``check_panels``, ``check_changes`` (what ``set`` takes),
+  ``check_view_rate``, ``check_settings``; ``make_sampler``: a data set's sampler.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+
+import numpy as np
+
+from . import data as _data
+from .live_view import PANELS
+from .losses import BCE_LOSSES
+from .train import _check_choice, _check_count
+
+__all__ = ["DATASETS", "DRAW", "DRAW_LIM", "PANELS", "CONTROLS", "GAN_SETTINGS", "ARCH", "SETTINGS_KEYS",
+           "default_points", "check_loss", "check_delay", "check_points", "check_panels", "check_changes",
+           "check_view_rate", "check_settings", "make_sampler"]
+
+DRAW = "draw"
+DRAW_LIM = 3.0  # the drawing pad shows [-3, 3]²
+
+
+def default_points() -> np.ndarray:
+    """The drawing pad's starting data: three blobs of 40 points (a student edits them)."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])
+    return np.round(np.concatenate([c + 0.15 * rng.standard_normal((40, 2)) for c in centres]), 3)
+
+
+DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the seed)
+    "ring": ("ring of 8", lambda seed: _data.ring(8, seed=seed)),
+    "grid": ("grid of 25", lambda seed: _data.grid(5, seed=seed)),
+    "moons": ("two moons", lambda seed: _data.TwoMoons(seed=seed)),
+    "spiral": ("spiral", lambda seed: _data.Spiral(seed=seed)),
+    "gaussian1d": ("1D Gaussian", lambda seed: _data.Gaussian1D(seed=seed)),
+    DRAW: ("draw your own", lambda seed: _data.PointCloud(default_points(), seed=seed)),  # or LiveTrainer.points
+}
+GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "g_steps", "loss", "optimizer", "noise", "update", "label_smoothing",
+                "smoothing")
+CONTROLS = GAN_SETTINGS + ("data", "batch_size", "delay_ms")
+ARCH = ("noise_dim", "hidden", "depth")
+SETTINGS_KEYS = CONTROLS + ARCH + ("betas", "seed", "jitter", "points", "panels")
+MAX_DELAY_MS = 5000
+N_ARROWS = 64      # generated points that carry a gradient arrow
+
+
+def check_loss(value) -> str:
+    """The live view draws D(x) as a probability: the BCE losses only (notebook 06 has the others)."""
+    return _check_choice("loss", value, BCE_LOSSES)
+
+
+def check_delay(value) -> int:
+    """Slow motion: a number of milliseconds from 0 to ``MAX_DELAY_MS``, rounded to an int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= MAX_DELAY_MS:
+        raise ValueError(f"delay_ms must be a number of milliseconds from 0 to {MAX_DELAY_MS}, got {value!r}")
+    return int(round(value))
+
+
+def check_points(points) -> np.ndarray:
+    """Points (n, 2) or (n, 1) as a float array rounded to 1e-3 (so ``settings()`` holds them exactly)."""
+    cloud = _data.PointCloud(points)  # checks shape, count and finiteness with clear messages
+    return np.round(cloud.points.double().numpy(), 3)
+
+
+def check_panels(panels) -> dict:
+    """A dict of panel name (from ``PANELS``) -> shown (True) or hidden (False)."""
+    if not isinstance(panels, dict) or set(panels) - set(PANELS):
+        raise ValueError(f"panels must be a dict with keys from {tuple(PANELS)}, got {panels!r}")
+    for name, on in panels.items():
+        if not isinstance(on, bool):
+            raise ValueError(f"panel {name!r} must be shown (True) or hidden (False), got {on!r}")
+    return dict(panels)
+
+
+def check_changes(changes: dict) -> dict:
+    """The changes ``LiveTrainer.set`` takes, checked here as far as the trainer owns them (the
+    GAN checks its own): known names, the batch, slow motion (rounded), the data, a BCE loss."""
+    unknown = set(changes) - set(CONTROLS)
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)}; settable: {sorted(CONTROLS)}")
+    if "batch_size" in changes:
+        _check_count("batch_size", changes["batch_size"])
+    if "delay_ms" in changes:
+        changes = dict(changes, delay_ms=check_delay(changes["delay_ms"]))
+    if "data" in changes:
+        _check_choice("data", changes["data"], DATASETS)
+    if "loss" in changes:
+        check_loss(changes["loss"])
+    return changes
+
+
+def check_view_rate(fps, max_draw_share) -> tuple[float, float]:
+    """The view's refresh limits: ``fps`` a positive number, ``max_draw_share`` in (0, 1]."""
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if not (isinstance(max_draw_share, (int, float)) and 0 < max_draw_share <= 1):
+        raise ValueError(f"max_draw_share must be in (0, 1], got {max_draw_share!r}")
+    return float(fps), float(max_draw_share)
+
+
+def make_sampler(data: str, points: np.ndarray, jitter: float, seed: int):
+    """The sampler of the data set ``data`` (for ``DRAW``: ``points`` with their ``jitter``)."""
+    if data == DRAW:
+        return _data.PointCloud(points, jitter=jitter, seed=seed)
+    return DATASETS[data][1](seed)
+
+
+def check_settings(settings) -> dict:
+    """A ``settings()`` dict (or its JSON text) with known keys only, as a new dict (values are
+    checked where they are used)."""
+    if isinstance(settings, str):
+        settings = json.loads(settings)
+    if not isinstance(settings, dict):
+        raise TypeError(f"settings must be a dict (from LiveTrainer.settings()), got {type(settings).__name__}")
+    unknown = set(settings) - set(SETTINGS_KEYS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS_KEYS)}")
+    return dict(settings)

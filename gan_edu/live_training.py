@@ -1,0 +1,151 @@
+"""How a live trainer trains: rounds in a background thread, or here in the caller's.
+
+A cell that loops over training steps blocks the kernel (slider moves wait until it ends), so
+``LiveTrainer.start()`` runs its rounds in a daemon thread and the cell returns. One round of
+that thread: the changes that wait for a round boundary (``LiveControls.round_boundary``), one
+``gan.train_step``, a redraw when one is due, slow motion. A pause sets an event: the loop ends
+after the round in progress (a slow-motion wait on the event ends at once). A failing round (a
+non-finite loss above all) pauses, keeping the last finite state; a failing redraw never stops
+the training. The thread is also stopped and joined when the trainer is garbage collected and
+at interpreter exit.
+
+``run(steps)`` is the headless path (tests, nbval): it pauses the thread and trains here with
+``GAN.fit``, which gives exactly the history of ``GAN.fit`` with the same seed and settings;
+``one_update`` is a single D-only or G-only update.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+
+from .train import _check_count
+
+__all__ = ["LiveTraining"]
+
+NAME = "gan-edu-live"
+
+
+def _shutdown(stop: threading.Event, threads: list) -> None:
+    """Stop and join the training thread (weakref finalizer: at garbage collection or exit)."""
+    stop.set()
+    for t in threads:
+        if t.is_alive() and t is not threading.current_thread():
+            t.join(timeout=10)
+
+
+class LiveTraining:
+    """The training of ``trainer`` (a LiveTrainer). ``start(target)`` trains in a daemon thread
+    until ``pause()`` (which sets ``stop``), a failing round, or the GAN's step ``target``;
+    ``threads`` holds the thread last started (it may still be finishing a round after a
+    pause). ``run`` and ``one_update`` train in the caller's thread, after a pause."""
+
+    def __init__(self, trainer):
+        self.stop = threading.Event()
+        self.stop.set()
+        self.threads: list[threading.Thread] = []
+        self._trainer = weakref.ref(trainer)  # a running thread holds the trainer, nothing else here
+        self._finalizer = weakref.finalize(trainer, _shutdown, self.stop, self.threads)
+
+    @property
+    def running(self) -> bool:
+        """A thread is alive and not asked to stop."""
+        return any(t.is_alive() for t in self.threads) and not self.stop.is_set()
+
+    # ------------------------------------------------------------------ in a background thread
+    def start(self, target: int | None = None) -> bool:
+        """Train in a new daemon thread until paused or the GAN's step ``target`` (None: no end);
+        call only when not ``running``. False, and nothing started, if the thread of a pause is
+        still finishing its round after 10 s: never two training threads."""
+        self.threads[:] = [t for t in self.threads if t.is_alive()]
+        if self.threads:  # a pause still finishing its round
+            self.threads[0].join(timeout=10)
+            if self.threads[0].is_alive():
+                return False
+        trainer = self._trainer()
+        if not self._finalizer.alive:  # started again after close()
+            self._finalizer = weakref.finalize(trainer, _shutdown, self.stop, self.threads)
+        self.stop.clear()
+        thread = threading.Thread(target=self._loop, args=(trainer, self.stop, target), name=NAME, daemon=True)
+        self.threads[:] = [thread]
+        thread.start()
+        return True
+
+    def pause(self, timeout: float | None = 10.0) -> None:
+        """Ask the thread to stop after its round and wait (at most ``timeout`` s) until it has."""
+        self.stop.set()
+        self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread stops; False if it is still running after ``timeout`` seconds."""
+        for t in list(self.threads):
+            if t is not threading.current_thread():
+                t.join(timeout)
+        return not self.running
+
+    def close(self) -> None:
+        """Stop and join the thread for good (the finalizer, run now)."""
+        self.stop.set()
+        self._finalizer()
+
+    def _loop(self, trainer, stop: threading.Event, target: int | None) -> None:
+        """Rounds until ``stop`` is set or the step ``target`` reached; then a final redraw."""
+        while not stop.is_set() and (target is None or trainer.gan.step < target):
+            try:
+                trainer._controls.round_boundary()
+                trainer.gan.train_step(trainer.sampler, trainer.batch_size)
+            except Exception as err:  # NonFiniteLossError above all: pause, keep the last finite state
+                trainer.message = f"paused: {type(err).__name__}: {err}"
+                stop.set()
+                break
+            if trainer._display.due():
+                self._refresh(trainer)
+            delay = trainer._controls.values["delay_ms"]
+            if delay:  # slow motion; a pause ends the wait at once
+                stop.wait(delay / 1000)
+        stop.set()
+        self._refresh(trainer, force=True)
+
+    @staticmethod
+    def _refresh(trainer, force: bool = False) -> None:
+        """``trainer.refresh``; a drawing problem must not stop (or kill) the training: it goes to
+        the status line, and no frame is drawn for a second."""
+        try:
+            trainer.refresh(force)
+        except Exception as err:
+            trainer.message = f"view not updated: {type(err).__name__}: {err}"
+            trainer._display.hold(1.0)
+
+    # ------------------------------------------------------------------ here, in the caller's thread
+    def run(self, steps: int, metrics_every: int | None = None) -> dict:
+        """Pause the thread, then train ``steps`` rounds with ``GAN.fit``, recording the metrics
+        every ``metrics_every`` rounds (default: 20 times per run). Returns ``gan.history``."""
+        trainer = self._trainer()
+        steps = _check_count("steps", steps)
+        every = max(1, steps // 20) if metrics_every is None else _check_count("metrics_every", metrics_every)
+        trainer.pause()
+        trainer._controls.round_boundary()
+
+        def record(gan):
+            if gan.step % every == 0:
+                trainer.record_metrics()
+
+        try:
+            trainer.gan.fit(trainer.sampler, steps, trainer.batch_size, callbacks=record, progress=False)
+        except Exception as err:
+            trainer.message = f"stopped: {err}"
+            raise
+        finally:
+            trainer._ui.show_status()
+        return trainer.gan.history
+
+    def one_update(self, net: str) -> dict:
+        """Pause, then one update of ``net`` only (``"D"`` or ``"G"``), recorded as a round, then a
+        redraw. Returns the round's record."""
+        trainer = self._trainer()
+        trainer.pause()
+        trainer._controls.round_boundary()
+        gan = trainer.gan
+        record = gan.d_only_step(trainer.sampler, trainer.batch_size) if net == "D" else gan.g_only_step(
+            trainer.batch_size)
+        trainer.refresh(force=True)
+        return record
