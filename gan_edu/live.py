@@ -78,30 +78,22 @@ __all__ = ["LiveTrainer", "DATASETS", "PANELS"]
 class LiveTrainer:
     """A GAN on toy data with Start / Pause / Step / D step / G step / Reset and live controls.
 
+    Settings (keyword arguments, or ``settings``: a dict or JSON from ``settings()``, which
+    overrides them), each defined once in ``live_settings.LiveSettings`` with its default and
+    check: the GAN's controls ``lr_d``, ``lr_g``, ``d_steps``, ``g_steps``, ``loss`` (the BCE
+    kinds), ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``, ``betas``,
+    ``seed`` (also of ``seed_everything`` for the nets, and of the sampler), as in ``GAN``;
     ``data`` one of ``DATASETS`` (``"ring"``, ``"grid"``, ``"moons"``, ``"spiral"``,
-    ``"gaussian1d"``, ``"draw"``: the points of the drawing pad, or ``points``); ``lr_d``,
-    ``lr_g``, ``d_steps``, ``g_steps``, ``loss``, ``optimizer``, ``noise``, ``update``,
-    ``label_smoothing``, ``smoothing``, ``betas`` as in ``GAN``; ``batch_size`` real (and fake)
-    samples per round; ``delay_ms`` slow motion, a pause after each round; ``noise_dim``,
-    ``hidden``, ``depth`` the MLPs' sizes; ``seed`` for ``seed_everything`` (nets), the GAN's
-    noise and the sampler; ``points`` (n, 2) the data for ``"draw"`` and ``jitter`` their
-    spread (``data.PointCloud``); ``panels`` which optional views to show (``PANELS``);
-    ``fps`` the view's maximum refresh rate; ``max_draw_share`` the largest fraction of wall
-    time spent drawing. ``settings``: a dict from ``settings()``, overriding the other arguments.
+    ``"gaussian1d"``, ``"draw"``: the drawing pad's points, or ``points``, with their spread
+    ``jitter``); ``batch_size``; ``delay_ms`` slow motion, a pause after each round;
+    ``noise_dim``, ``hidden``, ``depth`` the MLPs' sizes; ``panels`` which optional views to
+    show (``PANELS``). Not settings: ``device``; ``fps`` the view's maximum refresh rate;
+    ``max_draw_share`` the largest fraction of wall time spent drawing.
     """
 
-    def __init__(self, data: str = "ring", lr_d: float = 1e-3, lr_g: float = 1e-3, d_steps: int = 1,
-                 loss: str = "non_saturating", optimizer: str = "adam", noise: str = "normal",
-                 batch_size: int = 256, noise_dim: int = 2, hidden: int = 128, depth: int = 3,
-                 betas=(0.5, 0.999), seed: int = 0, device="cpu", fps: float = 4.0,
-                 max_draw_share: float = 0.1, *, g_steps: int = 1, update: str = "alternating",
-                 label_smoothing: str = "none", smoothing: float = 0.1, delay_ms: int = 0, points=None,
-                 jitter: float = 0.02, panels: dict | None = None, settings: dict | None = None):
-        given = dict(data=data, lr_d=lr_d, lr_g=lr_g, d_steps=d_steps, g_steps=g_steps, loss=loss,
-                     optimizer=optimizer, noise=noise, update=update, label_smoothing=label_smoothing,
-                     smoothing=smoothing, batch_size=batch_size, delay_ms=delay_ms, noise_dim=noise_dim,
-                     hidden=hidden, depth=depth, betas=betas, seed=seed, jitter=jitter, points=points,
-                     panels=panels or {})
+    def __init__(self, settings: dict | str | None = None, *, device="cpu", fps: float = 4.0,
+                 max_draw_share: float = 0.1, **values):
+        given = check_settings(values)
         if settings is not None:
             given.update(check_settings(settings))
         self.device = device

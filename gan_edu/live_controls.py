@@ -14,32 +14,27 @@ import weakref
 import numpy as np
 
 from . import data as _data
-from .live_settings import (ARCH, CONTROLS, DATASETS, DRAW, GAN_SETTINGS, PANELS, check_changes, check_delay,
-                            check_loss, check_panels, check_points, default_points, make_sampler)
-from .train import _check_choice, _check_count
+from .live_settings import (ARCH, CONTROLS, DATASETS, DRAW, GAN_SETTINGS, PANELS, LiveSettings, check_changes,
+                            check_panels, check_points, default_points, make_sampler)
 
 __all__ = ["LiveControls"]
 
 
 class LiveControls:
-    """The settings of ``trainer`` from the dict ``s`` (every key of ``SETTINGS_KEYS``):
+    """The settings of ``trainer`` from the dict ``given`` (keys of ``LiveSettings``, the others default):
     ``values`` the controls as last set (``CONTROLS``; the GAN applies its own at the next
     step boundary), ``arch`` the nets' sizes, ``betas``, ``seed``, the drawn ``points`` and
     their ``jitter``, the shown ``panels``. The GAN's own settings are checked again by GAN."""
 
-    def __init__(self, trainer, s: dict):
+    def __init__(self, trainer, given: dict):
         self.trainer = weakref.proxy(trainer)  # no reference cycle: an unused trainer is freed at once
-        _check_choice("data", s["data"], DATASETS)
-        check_loss(s["loss"])
-        self.values = {k: s[k] for k in CONTROLS}
-        self.values["batch_size"] = _check_count("batch_size", s["batch_size"])
-        self.values["delay_ms"] = check_delay(s["delay_ms"])
-        self.arch = {k: _check_count(k, s[k]) for k in ARCH}
-        self.betas, self.seed = tuple(s["betas"]), s["seed"]
-        self.jitter = _data.check_jitter(s["jitter"])
-        self.points = default_points() if s["points"] is None else check_points(s["points"])
+        s = LiveSettings(**given)  # every setting checked, defaults filled in (gan_edu.live_settings)
+        self.values = {k: getattr(s, k) for k in CONTROLS}
+        self.arch = {k: getattr(s, k) for k in ARCH}
+        self.betas, self.seed, self.jitter = s.betas, s.seed, s.jitter
+        self.points = default_points() if s.points is None else s.points
         self.panels = {name: False for name in PANELS}
-        self.panels.update(check_panels(s["panels"]))
+        self.panels.update(s.panels)
 
     def settings(self) -> dict:
         """Every setting as a small JSON-able dict (the points and their jitter for "draw" only)."""

@@ -14,18 +14,21 @@ Shared by ``gan_edu.live`` (the trainer), ``gan_edu.live_session`` (settings, sa
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import data as _data
 from .live_view import PANELS
 from .losses import BCE_LOSSES
+from .settings import Settings, _Checked, check_both_steps, option
 from .train import _check_choice, _check_count
 
-__all__ = ["DATASETS", "DRAW", "DRAW_LIM", "PANELS", "CONTROLS", "GAN_SETTINGS", "ARCH", "SETTINGS_KEYS",
+__all__ = ["DATASETS", "DRAW", "DRAW_LIM", "PANELS", "LiveSettings", "CONTROLS", "GAN_SETTINGS", "ARCH", "SETTINGS_KEYS",
            "default_points", "check_loss", "check_delay", "check_points", "check_panels", "check_changes",
            "check_view_rate", "check_settings", "make_sampler"]
 
@@ -48,11 +51,6 @@ DATASETS = {  # key -> (label shown in the dropdown, sampler factory taking the 
     "gaussian1d": ("1D Gaussian", lambda seed: _data.Gaussian1D(seed=seed)),
     DRAW: ("draw your own", lambda seed: _data.PointCloud(default_points(), seed=seed)),  # or LiveTrainer.points
 }
-GAN_SETTINGS = ("lr_d", "lr_g", "d_steps", "g_steps", "loss", "optimizer", "noise", "update", "label_smoothing",
-                "smoothing")
-CONTROLS = GAN_SETTINGS + ("data", "batch_size", "delay_ms")
-ARCH = ("noise_dim", "hidden", "depth")
-SETTINGS_KEYS = CONTROLS + ARCH + ("betas", "seed", "jitter", "points", "panels")
 MAX_DELAY_MS = 5000
 N_ARROWS = 64      # generated points that carry a gradient arrow
 
@@ -85,21 +83,67 @@ def check_panels(panels) -> dict:
     return dict(panels)
 
 
+def _gan_option(name: str, default=dataclasses.MISSING, check=None):
+    """A GAN setting as the playground has it: ``Settings``' check, liveness and meaning, with
+    the playground's ``default`` (and a narrower ``check``, for the loss)."""
+    f = Settings.__dataclass_fields__[name]
+    return option(f.default if default is dataclasses.MISSING else default, check or f.metadata["check"],
+                  f.metadata["live"], f.metadata["doc"])
+
+
+def _checked(fn):
+    return lambda name, value: fn(value)
+
+
+@dataclass
+class LiveSettings(_Checked):
+    """Every setting of a ``LiveTrainer``, defined once: the GAN's controls (``Settings``' checks,
+    the playground's defaults), then the trainer's own. ``live`` ones change a running training
+    (``LiveTrainer.set``); the others rebuild it (``apply_settings``)."""
+    lr_d: float = _gan_option("lr_d", 1e-3)
+    lr_g: float = _gan_option("lr_g", 1e-3)
+    d_steps: int = _gan_option("d_steps")
+    g_steps: int = _gan_option("g_steps")
+    loss: str = _gan_option("loss", check=_checked(check_loss))
+    optimizer: str = _gan_option("optimizer")
+    noise: str = _gan_option("noise")
+    update: str = _gan_option("update")
+    label_smoothing: str = _gan_option("label_smoothing")
+    smoothing: float = _gan_option("smoothing")
+    data: str = option("ring", lambda name, v: _check_choice(name, v, DATASETS), doc="the data set (DATASETS)")
+    batch_size: int = option(256, _check_count, doc="real (and fake) samples per round")
+    delay_ms: int = option(0, _checked(check_delay), doc="slow motion: a pause after each round")
+    noise_dim: int = option(2, _check_count, live=False, doc="the size of z")
+    hidden: int = option(128, _check_count, live=False, doc="the MLPs' width")
+    depth: int = option(3, _check_count, live=False, doc="the MLPs' hidden layers")
+    betas: tuple = _gan_option("betas")
+    seed: int = _gan_option("seed")
+    jitter: float = option(0.02, _checked(_data.check_jitter), live=False, doc="the drawn points' spread")
+    points: object = option(None, lambda name, v: None if v is None else check_points(v), live=False,
+                            doc="(n, 2) or (n, 1): the data for \"draw\" (None: the pad's starting points)")
+    panels: object = option(None, lambda name, v: check_panels(v or {}), doc="the optional panels shown (PANELS)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_both_steps(self.d_steps, self.g_steps)
+
+
+_FIELDS = dataclasses.fields(LiveSettings)
+GAN_SETTINGS = tuple(f.name for f in _FIELDS if f.name in Settings.__dataclass_fields__ and f.metadata["live"])
+CONTROLS = GAN_SETTINGS + tuple(f.name for f in _FIELDS if f.name not in Settings.__dataclass_fields__
+                                and f.metadata["live"] and f.name != "panels")
+ARCH = ("noise_dim", "hidden", "depth")
+SETTINGS_KEYS = tuple(f.name for f in _FIELDS)
+
+
 def check_changes(changes: dict) -> dict:
-    """The changes ``LiveTrainer.set`` takes, checked here as far as the trainer owns them (the
-    GAN checks its own): known names, the batch, slow motion (rounded), the data, a BCE loss."""
+    """The changes ``LiveTrainer.set`` takes, each checked by its ``LiveSettings`` field (the GAN
+    checks D and G steps together when it takes them). Returns the checked values."""
     unknown = set(changes) - set(CONTROLS)
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)}; settable: {sorted(CONTROLS)}")
-    if "batch_size" in changes:
-        _check_count("batch_size", changes["batch_size"])
-    if "delay_ms" in changes:
-        changes = dict(changes, delay_ms=check_delay(changes["delay_ms"]))
-    if "data" in changes:
-        _check_choice("data", changes["data"], DATASETS)
-    if "loss" in changes:
-        check_loss(changes["loss"])
-    return changes
+    checks = {f.name: f.metadata["check"] for f in _FIELDS}
+    return {name: checks[name](name, value) for name, value in changes.items()}
 
 
 def check_view_rate(fps, max_draw_share) -> tuple[float, float]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import weakref
 
 from .live_settings import DATASETS, DRAW, DRAW_LIM, PANELS, check_points
+from .losses import BCE_LOSSES
+from .settings import LABEL_SMOOTHINGS, MAX_STEPS_PER_ROUND, NOISES, OPTIMIZERS, UPDATES
 
 __all__ = ["LiveWidget"]
 
@@ -27,8 +29,14 @@ def _css(name: str) -> str:
     return "gan-edu-" + name.lower().replace("_", "-").replace(" ", "-")
 
 
+def _labelled(choices, labels: dict | None = None) -> list:
+    """Dropdown options (label, value) for the values of a setting, in its definition's order."""
+    return [((labels or {}).get(v, v.replace("_", "-")), v) for v in choices]
+
+
 def _controls(s: dict, w) -> dict:
-    """One widget per setting, starting at the values of ``s`` (a trainer's ``settings()``)."""
+    """One widget per setting, starting at the values of ``s`` (a trainer's ``settings()``); the
+    choices and ranges are those of the settings' definitions (``gan_edu.settings``)."""
     layout = w.Layout(width="290px")
 
     def log_slider(name, value):
@@ -38,20 +46,21 @@ def _controls(s: dict, w) -> dict:
     def dropdown(name, options, value):
         return w.Dropdown(options=options, value=value, description=name, layout=layout)
 
+    def steps(name, value):
+        return w.IntSlider(value=value, min=0, max=MAX_STEPS_PER_ROUND, description=name, layout=layout,
+                           continuous_update=False)
+
     batches = sorted({32, 64, 128, 256, 512, s["batch_size"]})
     return {
         "lr_d": log_slider("lr_D", s["lr_d"]), "lr_g": log_slider("lr_G", s["lr_g"]),
-        "d_steps": w.IntSlider(value=s["d_steps"], min=0, max=10, description="D steps", layout=layout,
-                               continuous_update=False),
-        "g_steps": w.IntSlider(value=s["g_steps"], min=0, max=10, description="G steps", layout=layout,
-                               continuous_update=False),
-        "loss": dropdown("G loss", [("non-saturating", "non_saturating"), ("saturating", "saturating")], s["loss"]),
-        "optimizer": dropdown("optimizer", ["adam", "sgd"], s["optimizer"]),
+        "d_steps": steps("D steps", s["d_steps"]), "g_steps": steps("G steps", s["g_steps"]),
+        "loss": dropdown("G loss", _labelled(BCE_LOSSES), s["loss"]),
+        "optimizer": dropdown("optimizer", list(OPTIMIZERS), s["optimizer"]),
         "batch_size": dropdown("batch", batches, s["batch_size"]),
-        "noise": dropdown("noise z", ["normal", "uniform"], s["noise"]),
-        "update": dropdown("update", [("alternating", "alternating"), ("simultaneous", "simultaneous")], s["update"]),
-        "label_smoothing": dropdown("labels", [("no smoothing", "none"), ("one-sided", "one_sided"),
-                                               ("two-sided", "two_sided")], s["label_smoothing"]),
+        "noise": dropdown("noise z", list(NOISES), s["noise"]),
+        "update": dropdown("update", _labelled(UPDATES), s["update"]),
+        "label_smoothing": dropdown("labels", _labelled(LABEL_SMOOTHINGS, {"none": "no smoothing"}),
+                                    s["label_smoothing"]),
         "smoothing": w.FloatSlider(value=s["smoothing"], min=0, max=0.45, step=0.05, description="smoothing s",
                                    continuous_update=False, layout=layout),
         "delay_ms": w.IntSlider(value=s["delay_ms"], min=0, max=500, step=10, description="slow (ms)",
