@@ -3,6 +3,7 @@ noise generator's state, written atomically and read with ``torch.load(weights_o
 (a file cannot run code). ``GAN.save`` and ``GAN.load`` call these functions."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -10,9 +11,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["FORMAT", "atomic_save", "safe_load", "gan_state", "build_nets", "restore"]
+__all__ = ["FORMAT", "RESERVED", "atomic_save", "safe_load", "digest", "check_extra", "with_checksum", "verified",
+           "load_checkpoint", "gan_state", "build_nets", "restore"]
 
 FORMAT = "gan_edu/1"
+RESERVED = ("format", "nets", "G_ema", "opt_d", "opt_g", "settings", "step", "history", "rng", "rng_device", "checksum")
+NEEDED = ("nets", "opt_d", "opt_g", "settings", "step", "history", "rng")
 
 
 def atomic_save(obj, path) -> Path:
@@ -46,13 +50,92 @@ def safe_load(path, what: str = "gan_edu file") -> dict:
     return state
 
 
+def _feed(h, obj) -> None:
+    """Feed ``obj`` to the hash ``h`` in a canonical form: type tags, lengths, raw tensor bytes."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(b"D%d" % len(obj))
+        for k, v in obj.items():
+            _feed(h, k), _feed(h, v)
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"L%d" % len(obj))
+        for v in obj:
+            _feed(h, v)
+    elif obj is None or isinstance(obj, (bool, int, str)):
+        h.update(f"{type(obj).__name__}:{obj!s}".encode())
+    elif isinstance(obj, float):
+        h.update(b"F" + obj.hex().encode())
+    else:
+        raise TypeError(f"a checkpoint cannot hold a {type(obj).__name__}")
+
+
+def digest(state: dict) -> str:
+    """SHA-256 of a checkpoint's contents (its ``"checksum"`` entry left out), in a canonical form."""
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in state.items() if k != "checksum"})
+    return h.hexdigest()
+
+
+def check_extra(extra, where: str = "extra") -> None:
+    """``extra`` holds only what ``load`` reads back (``weights_only``): tensors, numbers,
+    strings, None, lists, tuples and dicts of them, with string or integer keys."""
+    if isinstance(extra, dict):
+        for k, v in extra.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise TypeError(f"{where} has the key {k!r}: checkpoint keys are strings or integers")
+            check_extra(v, f"{where}[{k!r}]")
+    elif isinstance(extra, (list, tuple)):
+        for i, v in enumerate(extra):
+            check_extra(v, f"{where}[{i}]")
+    elif not (extra is None or isinstance(extra, (bool, int, float, str, torch.Tensor))):
+        raise TypeError(f"{where} is of type {type(extra).__name__}: a checkpoint holds only tensors, numbers, strings, "
+                        "None, lists and dicts (load reads it with weights_only=True); convert it first")
+
+
+def with_checksum(state: dict) -> dict:
+    """``state`` with its ``"checksum"`` (``digest``), verified when it is loaded."""
+    return dict(state, checksum=digest(state))
+
+
+def verified(state: dict, path) -> dict:
+    """``state`` if its checksum matches its contents (files saved before checksums pass); a
+    ValueError naming ``path`` otherwise."""
+    saved = state.get("checksum")
+    if saved is not None and saved != digest(state):
+        raise ValueError(f"{path} is damaged: its contents do not match the checksum saved with them "
+                         "(the file was changed after it was saved); use another copy")
+    return state
+
+
+def load_checkpoint(path) -> dict:
+    """A verified gan_edu checkpoint from ``path``: its format, its entries and its checksum checked."""
+    state = verified(safe_load(path, "gan_edu checkpoint"), path)
+    if state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a gan_edu checkpoint")
+    missing = [k for k in NEEDED if k not in state] + [f"nets/{n}" for n in ("G", "D")
+                                                      if not isinstance(state.get("nets"), dict) or n not in state["nets"]]
+    if missing:
+        raise ValueError(f"{path} is not a complete gan_edu checkpoint: it lacks {', '.join(missing)}")
+    return state
+
+
 def _net_state(net: nn.Module) -> dict:
     return {"class": type(net).__name__, "config": getattr(net, "config", None), "state": net.state_dict()}
 
 
 def gan_state(gan, extra: dict | None = None) -> dict:
-    """Everything a checkpoint holds, as a dict of tensors, numbers, strings, lists and dicts."""
-    return {
+    """Everything a checkpoint holds, as a dict of tensors, numbers, strings, lists and dicts,
+    with its checksum. ``extra``: more entries (``check_extra``), none of the ``RESERVED`` names."""
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra must be a dict of more entries for the file, got {type(extra).__name__}")
+    taken = sorted(set(extra or ()) & set(RESERVED))
+    if taken:
+        raise ValueError(f"extra cannot use the checkpoint's own keys {taken}; reserved: {list(RESERVED)}")
+    check_extra(extra or {})
+    return with_checksum({
         "format": FORMAT,
         "nets": {"G": _net_state(gan.G), "D": _net_state(gan.D)},
         "G_ema": None if gan.G_ema is None else gan.G_ema.state_dict(),
@@ -61,7 +144,7 @@ def gan_state(gan, extra: dict | None = None) -> dict:
         "history": {k: [list(e) for e in v] if k == "events" else list(v) for k, v in gan.history.items()},
         "rng": gan.rng.get_state(), "rng_device": gan.rng.device.type,
         **(extra or {}),
-    }
+    })
 
 
 def build_nets(state: dict, generator: nn.Module | None, discriminator: nn.Module | None) -> list:
@@ -72,6 +155,9 @@ def build_nets(state: dict, generator: nn.Module | None, discriminator: nn.Modul
     built = []
     for name, given in (("G", generator), ("D", discriminator)):
         spec = state["nets"][name]
+        if given is not None and not isinstance(given, nn.Module):
+            arg = "generator" if name == "G" else "discriminator"
+            raise TypeError(f"{arg} must be a torch.nn.Module built like the saved one (or None), got {given!r}")
         if given is None:
             if spec["class"] not in _nets.NETS or spec["config"] is None:
                 raise ValueError(f"the checkpoint's {spec['class']} is not one of gan_edu's nets: "

@@ -3,10 +3,155 @@
 and D fit the data and each other."""
 from __future__ import annotations
 
+import math
+import numbers
+import os
+
 import torch
 from torch import nn
 
-__all__ = ["real_batch", "forward_unchanged", "nets_fit"]
+__all__ = ["check_lr", "check_seed", "check_real", "check_callable", "check_callbacks", "check_fits", "check_choice", "check_weight", "check_count", "check_steps", "check_both_steps",
+           "check_fraction", "check_betas", "real_batch", "forward_unchanged", "nets_fit", "check_float32",
+           "generator_takes_noise", "g_feeds_d", "as_input", "available_memory"]
+
+MAX_STEPS_PER_ROUND = 10
+MAX_LR = 10.0
+MAX_SEED = 2**32 - 1
+
+
+def check_lr(name: str, value) -> float:
+    """A learning rate: a positive finite number up to ``MAX_LR`` (a larger one can only be a typo)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if value > MAX_LR:
+        raise ValueError(f"{name}={value!r} is not a learning rate a GAN trains with: give a number in (0, {MAX_LR:g}] "
+                         "(typical: 1e-4 to 1e-2)")
+    return float(value)
+
+
+def check_seed(name: str, value) -> int:
+    """A seed: an integer from 0 to ``MAX_SEED`` (what torch, NumPy and Python all take)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value, low: float = -math.inf, high: float = math.inf, low_open: bool = False) -> float:
+    """A finite number in [low, high] (``low_open``: in (low, high])."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+        if math.isinf(high):
+            where = "" if math.isinf(low) else f" {'>' if low_open else '>='} {low:g}"
+        else:
+            where = f" in {'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be a finite number{where}, got {value!r}")
+    return float(value)
+
+
+def check_callable(name: str, value, how: str):
+    """Something to call as ``how``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable as {how}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_callbacks(callbacks) -> tuple:
+    """A callable, or a list / tuple of callables, each called as ``callback(gan)``."""
+    if callable(callbacks):
+        return (callbacks,)
+    if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
+        raise TypeError("callbacks must be a function or a list of functions, each called as callback(gan) "
+                        f"after a round, got {callbacks!r}")
+    return tuple(callbacks)
+
+
+def available_memory(device) -> int:
+    """Bytes of memory on ``device``: the GPU's total, or the machine's RAM (0 if unknown)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[1]
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_fits(what: str, n: int, bytes_each: int, device) -> int:
+    """``n`` items of at least ``bytes_each`` bytes fit in ``device``'s memory (a ValueError saying
+    how much was asked for otherwise)."""
+    need, have = n * bytes_each, available_memory(device)
+    if have and need > have:
+        raise ValueError(f"{what}={n} needs at least {need / 2**30:,.1f} GiB ({n} x {bytes_each} bytes), more "
+                         f"than the {have / 2**30:,.1f} GiB of {torch.device(device).type} memory here: ask for fewer")
+    return n
+
+
+def check_choice(name: str, value, choices):
+    """One of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
+    return value
+
+
+def check_weight(name: str, value) -> float:
+    """A penalty's weight: a finite number >= 0 (0: off)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """An integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_batch_size(batch_size, pack: int = 1) -> int:
+    """A batch: an integer >= 1, a multiple of PacGAN's ``pack``."""
+    batch_size = check_count("batch_size", batch_size)
+    if batch_size % pack:
+        raise ValueError(f"batch_size={batch_size} must be a multiple of pack={pack} "
+                         "(D sees the batch in packs of that many samples)")
+    return batch_size
+
+
+def check_steps(name: str, value) -> int:
+    """D or G steps per round: an integer from 0 to ``MAX_STEPS_PER_ROUND``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or not 0 <= value <= MAX_STEPS_PER_ROUND):
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_STEPS_PER_ROUND}, got {value!r}")
+    return int(value)
+
+
+def check_both_steps(d_steps: int, g_steps: int) -> None:
+    """A round must train something."""
+    if d_steps == 0 and g_steps == 0:
+        raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
+
+
+def check_fraction(name: str, value, high: float = 1.0, note: str = "") -> float:
+    """``value`` as a float in [0, ``high``), or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < high:
+        raise ValueError(f"{name} must be a number in [0, {high:g}){note}, got {value!r}")
+    return float(value)
+
+
+def check_betas(name: str, value) -> tuple:
+    """Adam's (β1, β2): two numbers in [0, 1)."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in value)):
+        raise ValueError(f"{name} must be two numbers in [0, 1), got {value!r}")
+    return tuple(float(b) for b in value)
+
+
 
 
 def real_batch(real, batch_size: int) -> torch.Tensor:
@@ -48,5 +193,58 @@ def nets_fit(G: nn.Module, D: nn.Module, pack, packs: int, noise_dim: int, real:
                 f"{packs} times the data's size)" if packs > 1 else "")
         raise ValueError(f"the discriminator cannot take data of shape {tuple(packed.shape[1:])}{hint}: "
                          f"{err}") from None
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"the discriminator must return a tensor of logits, got {type(out).__name__}")
     if out.numel() != packed.shape[0]:
         raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
+
+
+def check_float32(name: str, net: nn.Module) -> nn.Module:
+    """A net whose floating-point weights are float32 (the noise, the data and the losses are)."""
+    dtypes = {p.dtype for p in net.parameters() if p.is_floating_point()} - {torch.float32}
+    if dtypes:
+        raise TypeError(f"the {name}'s weights are {', '.join(map(str, sorted(dtypes, key=str)))}; gan_edu trains "
+                        f"float32 nets (speed switch amp= for bfloat16): build it in float32 or call .float()")
+    return net
+
+
+def _forward(name: str, net: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
+    """``forward_unchanged(net, x)``; a net that cannot take ``x`` is a ValueError saying so."""
+    try:
+        out = forward_unchanged(net, x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        raise ValueError(f"the {name} cannot take {what}: {err}") from None
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"the {name} must return a tensor, got {type(out).__name__}")
+    return out
+
+
+def generator_takes_noise(G: nn.Module, noise_dim: int, device) -> torch.Tensor:
+    """G takes z of size ``noise_dim`` (its ``noise_dim`` matches its first layer); returns G(0)."""
+    return _forward("generator", G, torch.zeros(2, noise_dim, device=device),
+                    f"noise z of shape (n, {noise_dim}) (its noise_dim attribute): is noise_dim its input size?")
+
+
+def g_feeds_d(G: nn.Module, D: nn.Module, pack, packs: int, noise_dim: int, n: int, device) -> None:
+    """D takes (packs of) G's output and returns one logit per sample (a G-only round's check)."""
+    fake = pack(forward_unchanged(G, torch.zeros(n, noise_dim, device=device)))
+    what = f"the generator's output, of shape {tuple(fake.shape[1:])}{' in packs' if packs > 1 else ''}"
+    out = _forward("discriminator", D, fake, what)
+    if out.numel() != fake.shape[0]:
+        raise ValueError(f"the discriminator must return one logit per sample, got shape {tuple(out.shape)}")
+
+
+def as_input(name: str, x, shape: tuple | None, device) -> torch.Tensor:
+    """``x`` (a tensor, array or list) as a float32 tensor on ``device`` of shape (n, *shape)
+    (``shape`` None: any (n, ...) with n >= 1)."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"{name} must be a tensor (or an array) of numbers, got {type(x).__name__}: {err}") from None
+    if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)) or x.is_complex():
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if x.ndim < 2 or x.shape[0] < 1 or (shape is not None and tuple(x.shape[1:]) != tuple(shape)):
+        want = f"(n, {', '.join(map(str, shape))})" if shape is not None else "(n, ...)"
+        raise ValueError(f"{name} must have shape {want} with n >= 1, got {tuple(x.shape)}")
+    return x.to(device=device, dtype=torch.float32)

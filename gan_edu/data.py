@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checks import check_count, check_real, check_seed
+
 __all__ = ["Sampler", "Gaussian1D", "GaussianMixture", "ring", "grid", "TwoMoons", "Spiral",
            "PointCloud", "from_points", "TensorSampler", "digits", "mnist", "read_idx", "MNIST_FILES", "MNIST_MIRRORS"]
 
@@ -28,7 +30,7 @@ class Sampler:
     data_shape: tuple = ()
 
     def __init__(self, seed: int = 0):
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, n: int) -> torch.Tensor:
@@ -53,9 +55,8 @@ class Gaussian1D(Sampler):
 
     def __init__(self, mean: float = 4.0, std: float = 0.5, seed: int = 0):
         super().__init__(seed)
-        if not std > 0:
-            raise ValueError(f"std must be positive, got {std!r}")
-        self.mean, self.std = float(mean), float(std)
+        self.mean = check_real("mean", mean)
+        self.std = check_real("std", std, 0.0, low_open=True)
 
     def sample(self, n):
         return self.mean + self.std * self._randn(n, 1)
@@ -76,10 +77,11 @@ class GaussianMixture(Sampler):
 
     def __init__(self, modes, std: float, seed: int = 0):
         super().__init__(seed)
-        if not std > 0:
-            raise ValueError(f"std must be positive, got {std!r}")
+        self.std = check_real("std", std, 0.0, low_open=True)
         self.modes = torch.as_tensor(modes, dtype=torch.float32).reshape(-1, 2)
-        self.std = float(std)
+        if len(self.modes) == 0 or not torch.isfinite(self.modes).all():
+            raise ValueError(f"modes must be at least one finite point (k, 2), got {tuple(self.modes.shape)} "
+                             f"{'with NaN or infinite values' if len(self.modes) else ''}")
 
     def sample(self, n):
         k = torch.randint(len(self.modes), (n,), generator=self.generator)
@@ -92,8 +94,20 @@ class GaussianMixture(Sampler):
         return np.exp(-0.5 * d2 / self.std**2).mean(-1) / (2 * math.pi * self.std**2)
 
 
+MAX_MODES = 100_000
+
+
+def _check_modes(name: str, k, power: int) -> int:
+    """A number of modes per axis: an integer >= 1 with k**power at most ``MAX_MODES``."""
+    k = check_count(name, k)
+    if k ** power > MAX_MODES:
+        raise ValueError(f"{name}={k} gives {k ** power} modes; at most {MAX_MODES} make sense here")
+    return k
+
+
 def ring(k: int = 8, radius: float = 2.0, std: float = 0.02, seed: int = 0) -> GaussianMixture:
     """k Gaussians evenly spaced on a circle (the mode-collapse benchmark: k=8, r=2, std=0.02)."""
+    k, radius = _check_modes("k", k, 1), check_real("radius", radius, 0.0, low_open=True)
     angles = torch.arange(k, dtype=torch.float64) * 2 * math.pi / k
     modes = radius * torch.stack([torch.cos(angles), torch.sin(angles)], 1)
     return GaussianMixture(modes, std, seed)
@@ -101,6 +115,7 @@ def ring(k: int = 8, radius: float = 2.0, std: float = 0.02, seed: int = 0) -> G
 
 def grid(k: int = 5, spacing: float = 2.0, std: float = 0.05, seed: int = 0) -> GaussianMixture:
     """k x k Gaussians on a square grid centred at 0 (benchmark: k=5 at -4..4, std=0.05)."""
+    k, spacing = _check_modes("k", k, 2), check_real("spacing", spacing, 0.0, low_open=True)
     ticks = (torch.arange(k, dtype=torch.float64) - (k - 1) / 2) * spacing
     modes = torch.cartesian_prod(ticks, ticks)
     return GaussianMixture(modes, std, seed)
@@ -113,7 +128,7 @@ class TwoMoons(Sampler):
 
     def __init__(self, noise: float = 0.05, seed: int = 0):
         super().__init__(seed)
-        self.noise = float(noise)
+        self.noise = check_real("noise", noise, 0.0)
 
     def sample(self, n):
         t = math.pi * self._rand(n)
@@ -130,7 +145,8 @@ class Spiral(Sampler):
 
     def __init__(self, turns: float = 1.5, noise: float = 0.05, seed: int = 0):
         super().__init__(seed)
-        self.turns, self.noise = float(turns), float(noise)
+        self.turns = check_real("turns", turns, 0.0, low_open=True)
+        self.noise = check_real("noise", noise, 0.0)
 
     def sample(self, n):
         t = self._rand(n).sqrt() * self.turns * 2 * math.pi
@@ -204,6 +220,8 @@ class TensorSampler(Sampler):
         super().__init__(seed)
         if not isinstance(data, torch.Tensor) or not data.is_floating_point() or data.ndim < 2:
             raise TypeError("data must be a floating-point torch.Tensor of shape (n, *data_shape)")
+        if len(data) == 0:
+            raise ValueError(f"data must hold at least one sample, got shape {tuple(data.shape)}")
         self.data = data
         self.data_shape = tuple(data.shape[1:])
 
@@ -289,6 +307,8 @@ def read_idx(path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist (no IDX file there)") from None
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{path} is corrupted or truncated ({err}); delete it and download again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
@@ -298,7 +318,7 @@ def read_idx(path) -> np.ndarray:
     if len(raw) < header:
         raise ValueError(f"{path} is truncated: header needs {header} bytes, file has {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # Python's integers: a huge header cannot wrap round
     if len(raw) != expected:
         raise ValueError(f"{path} is truncated or corrupted: shape {shape} needs {expected} bytes, "
                          f"file has {len(raw)}; delete it and download again")

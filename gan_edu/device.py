@@ -27,6 +27,9 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r}: gan_edu trains on 'cpu', 'cuda' (or 'cuda:N') or 'mps'; "
+                         "use device='auto' to pick the best one here")
     if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was asked for, but CUDA is not available on this machine; "
                          "use device='auto' or device='cpu'")
@@ -51,7 +54,11 @@ def describe_device(device: str | torch.device = "auto") -> str:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python's, NumPy's and torch's random generators (all devices) so reruns match."""
+    """Seed Python's, NumPy's and torch's random generators (all devices) so reruns match.
+    ``seed``: an integer from 0 to 2³² - 1 (NumPy's range)."""
+    from .checks import check_seed
+
+    seed = check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -207,9 +207,10 @@ class LiveTrainer:
 
     def step(self) -> dict:
         """One round now (pauses first), then a redraw. Returns the round's record."""
-        self.run(1)
-        self.refresh(force=True)
-        return {k: v[-1] for k, v in self.gan.history.items() if k != "events" and v}
+        with self._training.lock:
+            self.run(1)
+            self.refresh(force=True)
+            return {k: v[-1] for k, v in self.gan.history.items() if k != "events" and v}
 
     def d_step(self) -> dict:
         """One D update only (pauses first; G unchanged), recorded as a round, then a redraw."""
@@ -221,10 +222,11 @@ class LiveTrainer:
 
     def reset(self) -> None:
         """Pause, then rebuild nets and optimizers from the seed with the current settings; history cleared."""
-        self.pause()
-        self.message = ""
-        self._build()
-        self.refresh(force=True)
+        with self._training.lock:  # no start, step or save in between (gan_edu.live_training)
+            self.pause()
+            self.message = ""
+            self._build()
+            self.refresh(force=True)
 
     def run(self, steps: int, metrics_every: int | None = None) -> dict:
         """Headless: pause the thread, then train ``steps`` rounds here (blocking) with ``GAN.fit``;

@@ -16,7 +16,8 @@ from pathlib import Path
 from .live_controls import LiveControls
 from .live_settings import ARCH, CONTROLS, GAN_SETTINGS, check_settings
 from .live_view import Display
-from .train import GAN, safe_load
+from .checkpoint import safe_load, verified
+from .train import GAN
 
 __all__ = ["apply_settings", "save", "load", "SESSION_FORMAT"]
 
@@ -55,7 +56,7 @@ def apply_settings(trainer, new) -> None:
 def save(trainer, path) -> Path:
     """Save the session to ``path``: ``GAN.save`` (models, optimizers, history, RNG states) plus
     the settings, the batch, the metrics and the data sampler's state; all of one step."""
-    with trainer.gan.lock:  # no round in between: weights, history and metrics of one step
+    with trainer._training.lock, trainer.gan.lock:  # no reset, and no round, in between: one GAN, one step
         sampler = trainer.sampler
         live = dict(format=SESSION_FORMAT, settings=trainer.settings(), batch_size=trainer.batch_size,
                     **trainer.metrics.state(),
@@ -66,7 +67,7 @@ def save(trainer, path) -> Path:
 def load(cls, path, device="cpu", **options):
     """A ``cls`` (LiveTrainer) from ``save(path)``, paused, ready to ``start()`` where it stopped.
     ``options``: ``fps``, ``max_draw_share``."""
-    live = safe_load(path, "gan_edu session").get("live")
+    live = verified(safe_load(path, "gan_edu session"), path).get("live")
     if not isinstance(live, dict) or live.get("format") != SESSION_FORMAT:
         raise ValueError(f"{path} is not a LiveTrainer session (a GAN checkpoint loads with GAN.load)")
     trainer = cls(settings=live["settings"], device=device, **options)

@@ -148,9 +148,9 @@ def check_changes(changes: dict) -> dict:
 
 def check_view_rate(fps, max_draw_share) -> tuple[float, float]:
     """The view's refresh limits: ``fps`` a positive number, ``max_draw_share`` in (0, 1]."""
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+    if isinstance(fps, bool) or not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if not (isinstance(max_draw_share, (int, float)) and 0 < max_draw_share <= 1):
+    if isinstance(max_draw_share, bool) or not (isinstance(max_draw_share, (int, float)) and 0 < max_draw_share <= 1):
         raise ValueError(f"max_draw_share must be in (0, 1], got {max_draw_share!r}")
     return float(fps), float(max_draw_share)
 
@@ -166,7 +166,11 @@ def check_settings(settings) -> dict:
     """A ``settings()`` dict (or its JSON text) with known keys only, as a new dict (values are
     checked where they are used)."""
     if isinstance(settings, str):
-        settings = json.loads(settings)
+        try:
+            settings = json.loads(settings)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"settings is not the JSON of LiveTrainer.settings_json() ({err}): "
+                             f"{settings[:60]!r}") from None
     if not isinstance(settings, dict):
         raise TypeError(f"settings must be a dict (from LiveTrainer.settings()), got {type(settings).__name__}")
     unknown = set(settings) - set(SETTINGS_KEYS)

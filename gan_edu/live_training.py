@@ -9,6 +9,13 @@ non-finite loss above all) pauses, keeping the last finite state; a failing redr
 the training. The thread is also stopped and joined when the trainer is garbage collected and
 at interpreter exit.
 
+The lifecycle is one small state machine under one lock (``LiveTraining.lock``): ``"idle"``
+(no thread), ``"running"``, ``"pausing"`` (asked to stop, finishing its round), ``"closed"``.
+Every change of state (``start``, ``pause``, ``close``, ``run``, ``one_update``, and the trainer's
+``reset`` and ``save``) happens under that lock, from any thread, in any order: at most one
+training thread ever exists, and a session is saved between two rounds of one GAN. The training
+thread itself never takes the lock (a pause holding it waits for that thread).
+
 ``run(steps)`` is the headless path (tests, nbval): it pauses the thread and trains here with
 ``GAN.fit``, which gives exactly the history of ``GAN.fit`` with the same seed and settings;
 ``one_update`` is a single D-only or G-only update.
@@ -40,6 +47,8 @@ class LiveTraining:
     pause). ``run`` and ``one_update`` train in the caller's thread, after a pause."""
 
     def __init__(self, trainer):
+        self.lock = threading.RLock()  # held by every change of state (and by reset and save)
+        self.closed = False
         self.stop = threading.Event()
         self.stop.set()
         self.threads: list[threading.Thread] = []
@@ -49,18 +58,33 @@ class LiveTraining:
     @property
     def running(self) -> bool:
         """A thread is alive and not asked to stop."""
-        return any(t.is_alive() for t in self.threads) and not self.stop.is_set()
+        return self.state == "running"
+
+    @property
+    def state(self) -> str:
+        """``"idle"``, ``"running"``, ``"pausing"`` (its round finishing) or ``"closed"``."""
+        alive = any(t.is_alive() for t in self.threads)
+        if alive:
+            return "pausing" if self.stop.is_set() else "running"
+        return "closed" if self.closed else "idle"
 
     # ------------------------------------------------------------------ in a background thread
     def start(self, target: int | None = None) -> bool:
         """Train in a new daemon thread until paused or the GAN's step ``target`` (None: no end);
         call only when not ``running``. False, and nothing started, if the thread of a pause is
         still finishing its round after 10 s: never two training threads."""
+        with self.lock:
+            if self.state == "running":
+                return True
+            return self._start(target)
+
+    def _start(self, target) -> bool:
         self.threads[:] = [t for t in self.threads if t.is_alive()]
         if self.threads:  # a pause still finishing its round
             self.threads[0].join(timeout=10)
             if self.threads[0].is_alive():
                 return False
+        self.closed = False
         trainer = self._trainer()
         if not self._finalizer.alive:  # started again after close()
             self._finalizer = weakref.finalize(trainer, _shutdown, self.stop, self.threads)
@@ -72,8 +96,9 @@ class LiveTraining:
 
     def pause(self, timeout: float | None = 10.0) -> None:
         """Ask the thread to stop after its round and wait (at most ``timeout`` s) until it has."""
-        self.stop.set()
-        self.wait(timeout)
+        with self.lock:
+            self.stop.set()
+            self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the thread stops; False if it is still running after ``timeout`` seconds."""
@@ -84,8 +109,10 @@ class LiveTraining:
 
     def close(self) -> None:
         """Stop and join the thread for good (the finalizer, run now)."""
-        self.stop.set()
-        self._finalizer()
+        with self.lock:
+            self.stop.set()
+            self._finalizer()
+            self.closed = True
 
     def _loop(self, trainer, stop: threading.Event, target: int | None) -> None:
         """Rounds until ``stop`` is set or the step ``target`` reached; then a final redraw."""
@@ -119,6 +146,10 @@ class LiveTraining:
     def run(self, steps: int, metrics_every: int | None = None) -> dict:
         """Pause the thread, then train ``steps`` rounds with ``GAN.fit``, recording the metrics
         every ``metrics_every`` rounds (default: 20 times per run). Returns ``gan.history``."""
+        with self.lock:
+            return self._run(steps, metrics_every)
+
+    def _run(self, steps, metrics_every) -> dict:
         trainer = self._trainer()
         steps = _check_count("steps", steps)
         every = max(1, steps // 20) if metrics_every is None else _check_count("metrics_every", metrics_every)
@@ -141,11 +172,12 @@ class LiveTraining:
     def one_update(self, net: str) -> dict:
         """Pause, then one update of ``net`` only (``"D"`` or ``"G"``), recorded as a round, then a
         redraw. Returns the round's record."""
-        trainer = self._trainer()
-        trainer.pause()
-        trainer._controls.round_boundary()
-        gan = trainer.gan
-        record = gan.d_only_step(trainer.sampler, trainer.batch_size) if net == "D" else gan.g_only_step(
-            trainer.batch_size)
-        trainer.refresh(force=True)
-        return record
+        with self.lock:
+            trainer = self._trainer()
+            trainer.pause()
+            trainer._controls.round_boundary()
+            gan = trainer.gan
+            record = gan.d_only_step(trainer.sampler, trainer.batch_size) if net == "D" else gan.g_only_step(
+                trainer.batch_size)
+            trainer.refresh(force=True)
+            return record

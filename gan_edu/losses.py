@@ -36,13 +36,27 @@ def value_function(d_real, d_fake) -> torch.Tensor:
     ``d_real`` are D's probabilities on real data, ``d_fake`` on generated data.
     D maximises V, G minimises it (G only controls the second term).
     """
-    d_real, d_fake = torch.as_tensor(d_real), torch.as_tensor(d_fake)
+    d_real, d_fake = _probabilities("d_real", d_real), _probabilities("d_fake", d_fake)
     return torch.log(d_real).mean() + torch.log1p(-d_fake).mean()
+
+
+def _probabilities(name: str, p) -> torch.Tensor:
+    """``p`` as a floating tensor of probabilities in [0, 1] (a ValueError naming ``name`` otherwise:
+    logits passed where probabilities belong, say)."""
+    p = torch.as_tensor(p)
+    p = p if p.is_floating_point() else p.float()
+    if p.numel() == 0:
+        raise ValueError(f"{name} is empty: it needs at least one probability")
+    if not ((p >= 0) & (p <= 1)).all():  # NaN fails too
+        raise ValueError(f"{name} must hold probabilities in [0, 1] (D's output after the sigmoid), got values "
+                         f"from {p.min().item():g} to {p.max().item():g}; for logits use the *_loss functions")
+    return p
 
 
 def bce(p, y) -> torch.Tensor:
     r"""Binary cross-entropy, averaged: BCE(p, y) = -mean[y log p + (1 - y) log(1 - p)]."""
-    p, y = torch.as_tensor(p), torch.as_tensor(y, dtype=torch.as_tensor(p).dtype)
+    p = _probabilities("p", p)
+    y = _probabilities("y", torch.as_tensor(y, dtype=p.dtype))
     return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean()
 
 

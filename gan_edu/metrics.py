@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from .checks import check_count, check_real
+
 __all__ = ["mode_coverage"]
 
 
@@ -18,8 +20,12 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float, n_std:
 
     Returns ``dict(modes=recovered, of=len(modes), high_quality=fraction, counts=per-mode counts)``.
     """
+    std, n_std = check_real("std", std, 0.0, low_open=True), check_real("n_std", n_std, 0.0, low_open=True)
+    min_count = check_count("min_count", min_count)
     samples = torch.as_tensor(samples, dtype=torch.float32).reshape(len(samples), -1).cpu()
     modes = torch.as_tensor(modes, dtype=torch.float32).reshape(len(modes), -1).cpu()
+    if len(modes) == 0:
+        raise ValueError("modes must hold at least one mode")
     if samples.shape[1] != modes.shape[1]:
         raise ValueError(f"samples have dimension {samples.shape[1]}, modes {modes.shape[1]}")
     dist, nearest = torch.cdist(samples, modes).min(dim=1)

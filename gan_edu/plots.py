@@ -5,6 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .checks import check_count
+
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
            "plot_discriminator_2d", "plot_coverage", "arrow_lengths",
@@ -71,7 +73,10 @@ def plot_samples_2d(real, fake=None, ax=None, title: str = "", lim=None):
 
 def image_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1) -> np.ndarray:
     """Tile (n, c, h, w) images in [-1, 1] into one (H, W) or (H, W, c) array in [0, 1]."""
+    nrow, pad = check_count("nrow", nrow), check_count("pad", pad, minimum=0)
     images = torch.as_tensor(images).detach().float().cpu().clamp(-1, 1) * 0.5 + 0.5
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"images must have shape (n, c, h, w) with n >= 1, got {tuple(images.shape)}")
     n, c, h, w = images.shape
     ncol = min(nrow, n)
     rows = -(-n // ncol)

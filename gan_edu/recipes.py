@@ -29,6 +29,7 @@ import copy
 import time
 
 from . import data
+from .checks import check_count
 from .metrics import mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
 from .train import GAN
@@ -130,7 +131,10 @@ def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None
     """Build a recipe's GAN and train it on ``sampler`` for its ``steps`` (or ``steps=``), both
     learning rates scaled by ``lr_factor(recipe["lr_decay"], step / steps)`` as training goes."""
     recipe = get_recipe(recipe)
-    steps = recipe["steps"] if steps is None else steps
+    if not callable(sampler):
+        hint = f" (for the task {sampler!r}: recipes.TASKS[{sampler!r}](seed))" if sampler in TASKS else ""
+        raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {sampler!r}{hint}")
+    steps = recipe["steps"] if steps is None else check_count("steps", steps)
     data_shape = getattr(sampler, "data_shape", None) or tuple(sampler(1).shape[1:])
     gan = build(recipe, data_dim=data_shape[0], seed=seed, device=device)
     lr_d, lr_g, decay = gan.lr_d, gan.lr_g, recipe.get("lr_decay")

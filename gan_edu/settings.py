@@ -12,10 +12,11 @@ that implements it (``gan_edu.options``).
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass, field
 
+from .checks import check_seed as _check_seed_value
+from .checks import (MAX_STEPS_PER_ROUND, check_betas, check_both_steps, check_choice, check_count,  # noqa: F401
+                     check_fraction, check_lr, check_steps, check_weight)
 from .losses import GENERATOR_LOSSES
 
 __all__ = ["Settings", "Switches", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS",
@@ -25,74 +26,11 @@ OPTIMIZERS = ("adam", "sgd")
 NOISES = ("normal", "uniform")
 UPDATES = ("alternating", "simultaneous")
 LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
-MAX_STEPS_PER_ROUND = 10
-
-
-# ---------------------------------------------------------------------------- checks
-def check_lr(name: str, value) -> float:
-    """A learning rate: a positive finite number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def check_choice(name: str, value, choices):
-    """One of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
-    return value
-
-
-def check_weight(name: str, value) -> float:
-    """A penalty's weight: a finite number >= 0 (0: off)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def check_count(name: str, value, minimum: int = 1) -> int:
-    """An integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_steps(name: str, value) -> int:
-    """D or G steps per round: an integer from 0 to ``MAX_STEPS_PER_ROUND``."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or not 0 <= value <= MAX_STEPS_PER_ROUND):
-        raise ValueError(f"{name} must be an integer from 0 to {MAX_STEPS_PER_ROUND}, got {value!r}")
-    return int(value)
-
-
-def check_both_steps(d_steps: int, g_steps: int) -> None:
-    """A round must train something."""
-    if d_steps == 0 and g_steps == 0:
-        raise ValueError("d_steps and g_steps cannot both be 0: a round would train nothing")
-
-
-def check_fraction(name: str, value, high: float = 1.0, note: str = "") -> float:
-    """``value`` as a float in [0, ``high``), or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < high:
-        raise ValueError(f"{name} must be a number in [0, {high:g}){note}, got {value!r}")
-    return float(value)
-
-
-def check_betas(name: str, value) -> tuple:
-    """Adam's (β1, β2): two numbers in [0, 1)."""
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in value)):
-        raise ValueError(f"{name} must be two numbers in [0, 1), got {value!r}")
-    return tuple(float(b) for b in value)
 
 
 def check_seed(name: str, value):
-    """The noise generator's seed: None (a random one) or an integer."""
-    return value
+    """The noise generator's seed: None (a random one) or an integer from 0 to 2³² - 1."""
+    return None if value is None else _check_seed_value(name, value)
 
 
 def check_flag(name: str, value) -> bool:

@@ -93,6 +93,12 @@ def _noise_dim(generator: nn.Module) -> int:
     return noise_dim
 
 
+def _bytes_per_sample(gan, sampler=None) -> int:
+    """The least memory one sample takes: its z and its float32 data (the nets' activations come on top)."""
+    shape = getattr(sampler, "data_shape", None) or getattr(gan.G, "data_shape", None) or (1,)
+    return 4 * (gan.noise_dim + math.prod(shape))
+
+
 def _as_floats(objective, loss_d, loss_g, real_logits, fake_logits) -> list:
     """A round's numbers for the history: the losses and the mean D output (``objective.outputs``:
     a probability for BCE) on real and fake data, as floats (NaN for what the round did not
@@ -133,6 +139,8 @@ class GAN:
         self.settings_now = Settings(**settings)
         self.device = get_device(device)
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
+        checks.check_float32("generator", self.G), checks.check_float32("discriminator", self.D)
+        checks.generator_takes_noise(self.G, self.noise_dim, self.device)
         # the average starts at G's weights; copied before compiling, it is never compiled
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.ema else None
         self._build_speed(Switches(amp, channels_last, compile, resident_data, fused_adam))
@@ -146,7 +154,7 @@ class GAN:
         self.lock = threading.RLock()   # held for a whole round; sample() waits for it
         self._pending: dict[str, object] = {}
         self._pending_lock = threading.Lock()
-        self._checked = False
+        self._checked = self._checked_g = False  # the nets checked against the data, against each other
         self.after_round = [EMA(self.G_ema, self.G, self.ema)] if self.G_ema is not None else []
         self.rules = rules_for(self)
 
@@ -250,9 +258,10 @@ class GAN:
         from ``G_ema`` when the GAN keeps one (``ema`` > 0) unless ``averaged=False``."""
         with self.lock, speed.compile_guard(self.compiled):
             if z is None:
-                z = self.noise(check_count("n", n))
+                z = self.noise(checks.check_fits("n", check_count("n", n), _bytes_per_sample(self), self.device))
+            z = checks.as_input("z", z, (self.noise_dim,), self.device)
             G = self.G_ema if averaged and self.G_ema is not None else self.G
-            return G(z.to(self.device)).float().cpu()
+            return G(z).float().cpu()
 
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
@@ -260,7 +269,7 @@ class GAN:
         output for ``"lsgan"`` and ``"wasserstein"``. With ``pack`` > 1, D judges a pack of
         ``pack`` copies of each x."""
         with self.lock, speed.compile_guard(self.compiled):
-            x = x.to(self.device)
+            x = checks.as_input("x", x, getattr(self.G, "data_shape", None), self.device)
             if self.pack > 1:
                 x = self.rules.pack(x.repeat_interleave(self.pack, dim=0))
             return self.rules.objective.outputs(self.D(x).reshape(-1)).cpu()
@@ -321,19 +330,18 @@ class GAN:
         with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
             d_steps, g_steps, update = plan or (self.d_steps, self.g_steps, self.update)
+            if not d_steps and not self._checked_g:  # a G-only round has no data to check the nets with
+                checks.g_feeds_d(self.G, self.D, self.rules.pack, self.pack, self.noise_dim, batch_size, self.device)
+                self._checked_g = True
             return self._round(sampler, batch_size, d_steps, g_steps, update)
 
     def _check_round_args(self, sampler, batch_size) -> int:
-        if not callable(sampler):
-            raise TypeError(f"sampler must be callable as sampler(n) -> Tensor, got {type(sampler).__name__}")
-        return self._check_batch_size(batch_size)
+        checks.check_callable("sampler", sampler, "sampler(n) -> Tensor of n real samples")
+        return checks.check_fits("batch_size", self._check_batch_size(batch_size), 2 * _bytes_per_sample(self, sampler),
+                                 self.device)
 
     def _check_batch_size(self, batch_size) -> int:
-        batch_size = check_count("batch_size", batch_size)
-        if batch_size % self.pack:
-            raise ValueError(f"batch_size={batch_size} must be a multiple of pack={self.pack} "
-                             "(D sees the batch in packs of that many samples)")
-        return batch_size
+        return checks.check_batch_size(batch_size, self.pack)
 
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
         """One round of ``algorithm``'s, then the hooks after it (EMA), then its record."""
@@ -360,8 +368,8 @@ class GAN:
         """
         batch_size = self._check_round_args(sampler, batch_size)
         steps = check_count("steps", steps)
-        callbacks = (callbacks,) if callable(callbacks) else callbacks
-        self._checked = False
+        callbacks = checks.check_callbacks(callbacks)
+        self._checked = self._checked_g = False
         if self.resident_data and isinstance(sampler, TensorSampler):
             sampler.to(self.device)  # the whole dataset on the device, once
         from tqdm.auto import tqdm
@@ -394,9 +402,7 @@ class GAN:
         """Rebuild a GAN from ``save``. gan_edu's own nets are rebuilt from the checkpoint; for
         other architectures pass ``generator=`` and ``discriminator=`` built the same way.
         Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code."""
-        state = checkpoint.safe_load(path, "gan_edu checkpoint")
-        if state.get("format") != checkpoint.FORMAT:
-            raise ValueError(f"{path} is not a gan_edu checkpoint")
+        state = checkpoint.load_checkpoint(path)
         G, D = checkpoint.build_nets(state, generator, discriminator)
         s = dict(state["settings"])  # older checkpoints lack the newer settings: defaults
         s["betas"] = tuple(s["betas"])
