@@ -1,3 +1,4 @@
+"""gan_edu.dirac: the Dirac-GAN, its vector field, the update schemes' paths, R1 and averaging."""
 import math
 
 import matplotlib.pyplot as plt
@@ -62,7 +63,7 @@ def test_r1_penalty_converges(method):
     assert dirac.radius(traj)[-1] < 1e-6
 
 
-def test_bad_arguments():
+def test_dirac_gan_refuses_bad_arguments_by_name():
     with pytest.raises(ValueError, match="method"):
         dirac.dirac_gan(method="sideways")
     with pytest.raises(ValueError, match="lr_d"):

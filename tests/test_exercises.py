@@ -1,4 +1,4 @@
-"""The exercise checkers accept right answers and name the mistake in wrong ones."""
+"""gan_edu.exercises: the checkers accept right answers and name the mistake in wrong ones."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,13 +1,15 @@
-"""The live trainer: controls reach the running training, pause/reset/step, headless == fit."""
+"""gan_edu.live: the live trainer: controls reach the running training, start/pause/step/reset, run == fit."""
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
 import gan_edu as ge
 from gan_edu import data, nets
 from live_support import SMALL, wait_for
+from support import button
 
 from gan_edu.live import DATASETS, LiveTrainer
 from gan_edu.train import GAN
@@ -22,6 +24,7 @@ def fit_reference(steps, seed=3, **kw):
     return gan
 
 
+# ---------------------------------------------------------------------------- headless and threaded runs are GAN.fit
 def test_headless_run_matches_fit(trainer):
     hist = trainer.run(40, metrics_every=10)
     ref = fit_reference(40)
@@ -44,6 +47,17 @@ def test_threaded_training_with_view_matches_fit(trainer):
     assert trainer.gan.history == ref.history
 
 
+def test_simultaneous_update_gives_a_different_training(trainer):
+    other = LiveTrainer(**SMALL, update="simultaneous")
+    try:
+        a, b = trainer.run(5), other.run(5)
+        assert a["loss_d"][0] == b["loss_d"][0]   # same nets, same first D loss (same fakes, D not yet updated)
+        assert a["loss_g"][0] != b["loss_g"][0]   # G saw the updated D (alternating) or the old one
+    finally:
+        other.close()
+
+
+# ---------------------------------------------------------------------------- controls reach the running training
 def test_slider_changes_lr_of_running_training(trainer):
     sliders = trainer.controls
     trainer.start()
@@ -73,17 +87,44 @@ def test_other_controls_reach_the_gan(trainer):
     assert {"d_steps", "loss", "optimizer", "noise", "batch_size"} <= names
 
 
-def test_gan_configure_noise_validated():
-    gan = fit_reference(1)
-    with pytest.raises(ValueError, match="noise"):
-        gan.configure(noise="laplace")
-    gan.configure(noise="uniform")
-    gan.fit(data.ring(), 1, 8, progress=False)
-    assert gan.noise_kind == "uniform" and callable(gan.noise)
-    z = gan.noise(500)
-    assert z.min() >= -1 and z.max() <= 1
+def test_bad_values_are_refused_without_stopping(trainer):
+    with pytest.raises(ValueError, match="lr_d"):
+        trainer.set(lr_d=-1.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        trainer.set(batch_size=0)
+    with pytest.raises(ValueError, match="cannot set"):
+        trainer.set(momentum=0.9)
+    trainer.start()
+    trainer.controls["lr_g"].value = float("nan")  # a bad value reaching the widget: ignored
+    assert "ignored" in trainer.status()
+    assert trainer.controls["lr_g"].value == trainer.gan.lr_g == 1e-3  # the slider shows the value in effect
+    assert wait_for(lambda: trainer.gan.step >= 2) and trainer.running
+    with pytest.raises(ValueError, match="data"):
+        LiveTrainer(data="rings")
 
 
+def test_the_live_trainer_takes_the_bce_losses_only(trainer):
+    with pytest.raises(ValueError, match="loss"):
+        trainer.set(loss="wasserstein")
+    with pytest.raises(ValueError, match="loss"):
+        LiveTrainer(loss="lsgan")
+
+
+def test_load_points_trains_on_them(trainer):
+    pts = np.array([[1.0, 1.0], [-1.0, 1.0], [0.0, -1.5]] * 10)
+    trainer.run(2)
+    trainer.load_points(pts, jitter=0.05)
+    assert trainer.gan.step == 0 and trainer.settings()["data"] == "draw"
+    x = trainer.sampler(2000)
+    nearest = torch.cdist(x, torch.tensor(pts, dtype=torch.float32)).min(1).values
+    assert nearest.max() < 0.05 * 6  # every real sample comes from one of the points
+    trainer.run(3)
+    for bad in ([[1.0, 2.0]], np.zeros((5, 3)), [[0.0, float("nan")], [1.0, 1.0]]):
+        with pytest.raises(ValueError):
+            trainer.load_points(bad)
+
+
+# ---------------------------------------------------------------------------- start, pause, step, reset
 def test_pause_stops_steps(trainer):
     trainer.start()
     assert wait_for(lambda: trainer.gan.step >= 2)
@@ -104,10 +145,9 @@ def test_start_for_a_number_of_steps(trainer):
         trainer.start(steps=0)
 
 
-def test_step_button_and_reset(trainer):
+def test_step_button_is_one_round_and_reset_rebuilds_from_the_seed(trainer):
     first = [p.detach().clone() for p in trainer.gan.G.parameters()]
-    trainer.widget()
-    trainer._ui.buttons["Step"].click()
+    button(trainer.widget(), "Step").click()
     assert trainer.gan.step == 1
     trainer.set(lr_d=0.02)
     trainer.run(5)
@@ -120,6 +160,7 @@ def test_step_button_and_reset(trainer):
     assert trainer.controls["lr_d"].value == 0.02
 
 
+# ---------------------------------------------------------------------------- failures pause, never kill
 def test_non_finite_loss_pauses_and_keeps_state(trainer):
     trainer.run(3)
     state = [p.detach().clone() for p in list(trainer.gan.G.parameters()) + list(trainer.gan.D.parameters())]
@@ -137,21 +178,6 @@ def test_non_finite_loss_pauses_and_keeps_state(trainer):
     assert wait_for(lambda: trainer.gan.step > 3)
 
 
-def test_bad_values_are_refused_without_stopping(trainer):
-    with pytest.raises(ValueError, match="lr_d"):
-        trainer.set(lr_d=-1.0)
-    with pytest.raises(ValueError, match="batch_size"):
-        trainer.set(batch_size=0)
-    with pytest.raises(ValueError, match="cannot set"):
-        trainer.set(momentum=0.9)
-    trainer.start()
-    trainer._ui.on_control("lr_g", float("nan"))  # what a widget callback does with a bad value
-    assert "ignored" in trainer.status()
-    assert wait_for(lambda: trainer.gan.step >= 2) and trainer.running
-    with pytest.raises(ValueError, match="data"):
-        LiveTrainer(data="rings")
-
-
 def test_a_failing_view_does_not_stop_training(trainer, monkeypatch):
     trainer.widget()
 
@@ -166,6 +192,17 @@ def test_a_failing_view_does_not_stop_training(trainer, monkeypatch):
     assert wait_for(lambda: trainer.gan.step > at + 2) and trainer.running
 
 
+def test_close_leaves_no_thread():
+    t = LiveTrainer(**SMALL)
+    t.start()
+    assert wait_for(lambda: t.gan.step >= 1)
+    t.close()
+    # no public route to the trainer's own training threads (it never holds two): checked directly
+    assert not any(th.is_alive() for th in t._training.threads)
+    assert not [th for th in threading.enumerate() if th.name == "gan-edu-live"]
+
+
+# ---------------------------------------------------------------------------- data, view and metrics
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_dataset_draws(name):
     t = LiveTrainer(data=name, hidden=8, depth=1, batch_size=16)
@@ -203,10 +240,16 @@ def test_generator_arrows_point_downhill_without_touching_grads(trainer):
     assert (d_after > d_before).float().mean() > 0.9  # moving along -dL_G/dx raises D(x)
 
 
-def test_close_leaves_no_thread():
-    t = LiveTrainer(**SMALL)
-    t.start()
-    assert wait_for(lambda: t.gan.step >= 1)
-    t.close()
-    assert not any(th.is_alive() for th in t._training.threads)
-    assert not [th for th in threading.enumerate() if th.name == "gan-edu-live"]
+def test_divergences_recorded_at_refresh_not_every_step(trainer):
+    trainer.show(divergences=True)
+    trainer.run(40, metrics_every=10)
+    div = trainer.divergences
+    assert div["step"] == [10, 20, 30, 40]
+    for key in ("kl", "reverse_kl", "js", "v", "v_star"):
+        assert all(np.isfinite(div[key]))
+    assert all(0 <= js <= np.log(2) + 1e-9 for js in div["js"])
+    assert np.allclose(div["v_star"], -np.log(4) + 2 * np.array(div["js"]))
+    assert all(v <= vs + 1e-6 for v, vs in zip(div["v"], div["v_star"]))  # no D beats D*
+    trainer.show(divergences=False)
+    trainer.run(10, metrics_every=10)
+    assert div["step"][-1] == 40

@@ -1,17 +1,28 @@
+"""gan_edu.losses: the value function, every loss kind, the penalties, divergences and objectives on a grid."""
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gan_edu import losses as L
+from gan_edu.data import Gaussian1D
 
 torch.manual_seed(0)
 LOGITS_REAL = torch.randn(64, 1, dtype=torch.float64) * 3
 LOGITS_FAKE = torch.randn(64, 1, dtype=torch.float64) * 3
 
+REAL = torch.tensor([[1.0], [3.0]])
+FAKE = torch.tensor([[0.0], [2.0]])
 
+X = np.linspace(-20, 20, 4001)
+DX = X[1] - X[0]
+P_DATA = Gaussian1D(0.0, 1.0).density(X)
+
+
+# ---------------------------------------------------------------------------- the value function and BCE
 def test_value_function_by_hand():
     # D(x) = 0.5 on real, D(G(z)) = 0.5 on fake: V = 2 log 1/2 = -log 4
     assert L.value_function(torch.full((4,), 0.5), torch.full((4,), 0.5)).item() == pytest.approx(-math.log(4))
@@ -33,6 +44,19 @@ def test_discriminator_loss_is_bce_with_labels_and_minus_v():
     bce = F.binary_cross_entropy(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))
     assert torch.allclose(loss, bce)
     assert torch.allclose(loss, -L.value_function(d_real, d_fake))
+
+
+@pytest.mark.parametrize("labels", [(1.0, 0.0), (0.9, 0.0), (0.8, 0.2), (0.5, 0.5)])
+def test_labelled_discriminator_loss_is_bce_with_logits(labels):
+    torch.manual_seed(0)
+    real, fake = torch.randn(50) * 3, torch.randn(40) * 3
+    y_r, y_f = labels
+    expected = (F.binary_cross_entropy_with_logits(real, torch.full_like(real, y_r))
+                + F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, y_f)))
+    torch.testing.assert_close(L.discriminator_loss(real, fake, real_label=y_r, fake_label=y_f), expected)
+    torch.testing.assert_close(L.discriminator_loss(real, fake), L.discriminator_loss(real, fake, 1.0, 0.0))
+    with pytest.raises(ValueError, match="real_label"):
+        L.discriminator_loss(real, fake, real_label=1.5)
 
 
 def test_generator_losses_are_bce_forms():
@@ -57,11 +81,90 @@ def test_losses_stable_for_extreme_logits():
     assert x.grad.item() == pytest.approx(-1.0)
 
 
-def test_unknown_generator_loss_kind():
+def test_an_unknown_generator_loss_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         L.generator_loss(LOGITS_FAKE, "nonsaturating")
 
 
+# ---------------------------------------------------------------------------- LSGAN and Wasserstein
+def test_lsgan_losses_by_hand():
+    # D: ½ mean((1-1)², (3-1)²) + ½ mean(0², 2²) = ½·2 + ½·2 = 2;  G: ½ mean((0-1)², (2-1)²) = ½
+    assert L.lsgan_discriminator_loss(REAL, FAKE).item() == pytest.approx(2.0)
+    assert L.lsgan_generator_loss(FAKE).item() == pytest.approx(0.5)
+    assert L.generator_loss(FAKE, "lsgan").item() == pytest.approx(0.5)
+    assert L.discriminator_loss_for("lsgan", REAL, FAKE).item() == pytest.approx(2.0)
+
+
+def test_wasserstein_losses_by_hand():
+    # critic: mean fake - mean real = 1 - 2 = -1;  G: -mean fake = -1
+    assert L.wasserstein_critic_loss(REAL, FAKE).item() == pytest.approx(-1.0)
+    assert L.wasserstein_generator_loss(FAKE).item() == pytest.approx(-1.0)
+    assert L.generator_loss(FAKE, "wasserstein").item() == pytest.approx(-1.0)
+    assert L.discriminator_loss_for("wasserstein", REAL, FAKE).item() == pytest.approx(-1.0)
+
+
+def test_discriminator_loss_for_bce_kinds_is_bce():
+    for kind in L.BCE_LOSSES:
+        assert torch.equal(L.discriminator_loss_for(kind, REAL, FAKE), L.discriminator_loss(REAL, FAKE))
+    with pytest.raises(ValueError, match="hinge"):
+        L.discriminator_loss_for("hinge", REAL, FAKE)
+    with pytest.raises(ValueError, match="hinge"):
+        L.generator_loss(FAKE, "hinge")
+
+
+# ---------------------------------------------------------------------------- the gradient penalty and R1
+def linear_critic(weight):
+    D = nn.Linear(len(weight), 1, bias=True)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([weight]))
+        D.bias.fill_(0.3)
+    return D
+
+
+def test_gradient_penalty_zero_for_unit_norm_linear_critic():
+    real, fake = torch.randn(64, 2), torch.randn(64, 2) + 3
+    D = linear_critic([0.6, 0.8])  # ||∇D|| = ||w|| = 1 everywhere: 1-Lipschitz, no penalty
+    assert L.gradient_penalty(D, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("w,expected", [([1.2, 1.6], 1.0), ([0.3, 0.4], 0.25), ([0.0, 3.0], 4.0)])
+def test_gradient_penalty_positive_otherwise(w, expected):
+    # linear D: the gradient is w at every x̂, so the penalty is (||w|| - 1)² exactly
+    D = linear_critic(w)
+    assert L.gradient_penalty(D, torch.randn(32, 2), torch.randn(32, 2)).item() == pytest.approx(expected)
+
+
+def test_gradient_penalty_sends_gradient_into_d():
+    D = linear_critic([1.2, 1.6])
+    L.gradient_penalty(D, torch.randn(8, 2), torch.randn(8, 2)).backward()
+    # d/dw (||w|| - 1)² = 2 (||w|| - 1) w / ||w|| = 2 · 1 · (0.6, 0.8)
+    assert torch.allclose(D.weight.grad, torch.tensor([[1.2, 1.6]]))
+    with pytest.raises(ValueError, match="same shape"):
+        L.gradient_penalty(D, torch.randn(8, 2), torch.randn(4, 2))
+
+
+class _Quadratic(nn.Module):
+    """l(x) = a ||x||² / 2, so ∇_x l = a x and the R1 penalty is a² E||x||²."""
+
+    def __init__(self, a=3.0):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(a))
+
+    def forward(self, x):
+        return self.a * x.pow(2).sum(1, keepdim=True) / 2
+
+
+def test_r1_penalty_by_hand_and_its_gradient_reaches_d():
+    D, x = _Quadratic(3.0), torch.tensor([[1.0, 2.0], [0.0, -1.0]]).requires_grad_(True)
+    pen = L.r1_penalty(D(x), x)
+    assert pen.item() == pytest.approx(9.0 * (5.0 + 1.0) / 2)  # a² mean ||x||²
+    pen.backward()
+    assert D.a.grad.item() == pytest.approx(2 * 3.0 * 3.0)  # d(a² · 3)/da = 6a
+    with pytest.raises(ValueError, match="requires_grad"):
+        L.r1_penalty(D(torch.ones(2, 2)), torch.ones(2, 2))
+
+
+# ---------------------------------------------------------------------------- D*, the criterion, KL and JS on a grid
 def test_optimal_discriminator_and_criterion():
     x = np.linspace(-10, 10, 4001)
     dx = x[1] - x[0]
@@ -88,3 +191,99 @@ def test_kl_and_jsd_by_hand():
     assert L.kl_divergence(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 1.0) == math.inf
     assert L.jensen_shannon(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 1.0) == pytest.approx(math.log(2))
     assert L.jensen_shannon(p, p, 1.0) == 0.0
+
+
+# ---------------------------------------------------------------------------- G's objective on a grid (notebooks 01 and 02)
+def gaussian(mean, std):
+    return Gaussian1D(mean, std).density(X)
+
+
+def test_generator_objective_on_grid_by_hand():
+    # p_g uniform on [0, 1) (density 1), D = 1/4 everywhere.
+    x = np.linspace(0, 1, 1000, endpoint=False)
+    p_g, d = np.ones_like(x), np.full_like(x, 0.25)
+    dx = x[1] - x[0]
+    assert L.generator_objective_on_grid(d, p_g, dx, "saturating") == pytest.approx(math.log(0.75))
+    assert L.generator_objective_on_grid(d, p_g, dx, "non_saturating") == pytest.approx(-math.log(0.25))
+
+
+def test_generator_objective_on_grid_matches_generator_loss_on_samples():
+    # p_g uniform over n grid points (mass 1/n each) makes the integral the sample mean that
+    # generator_loss computes from logits.
+    logits = torch.linspace(-6, 6, 101, dtype=torch.float64)
+    p_g = np.full(101, 1 / 101)
+    d = torch.sigmoid(logits).numpy()
+    for kind in L.BCE_LOSSES:
+        expected = L.generator_loss(logits, kind).item()
+        assert L.generator_objective_on_grid(d, p_g, 1.0, kind) == pytest.approx(expected, rel=1e-12)
+
+
+def test_generator_objective_zero_density_contributes_nothing():
+    # Where p_g = 0 the integrand is 0 even if D = 0 or 1 there (0 log 0 = 0).
+    d, p_g = np.array([0.0, 0.5, 1.0]), np.array([0.0, 2.0, 0.0])
+    assert L.generator_objective_on_grid(d, p_g, 0.5, "saturating") == pytest.approx(math.log(0.5))
+    assert L.generator_objective_on_grid(d, p_g, 0.5, "non_saturating") == pytest.approx(math.log(2))
+
+
+@pytest.mark.parametrize("mean,std", [(0.0, 1.0), (1.0, 1.0), (-2.0, 0.5), (3.0, 2.0)])
+def test_optimal_generator_objective_kl_forms(mean, std):
+    p_g = gaussian(mean, std)
+    m = (P_DATA + p_g) / 2
+    sat = L.optimal_generator_objective(P_DATA, p_g, DX, "saturating")
+    ns = L.optimal_generator_objective(P_DATA, p_g, DX, "non_saturating")
+    assert sat == pytest.approx(L.kl_divergence(p_g, m, DX) - math.log(2), abs=1e-9)
+    assert ns == pytest.approx(L.kl_divergence(p_g, P_DATA, DX) - L.kl_divergence(p_g, m, DX)
+                               + math.log(2), abs=1e-9)
+
+
+@pytest.mark.parametrize("mean,std", [(0.0, 1.0), (1.0, 1.0), (-1.0, 0.7), (2.0, 1.5)])
+def test_optimal_generator_objective_is_fixed_d_objective_at_d_star(mean, std):
+    # On a grid narrow enough that D* never rounds to exactly 0 or 1 where p_g > 0.
+    x = np.linspace(-6, 6, 1201)
+    dx = x[1] - x[0]
+    p_data, p_g = Gaussian1D(0.0, 1.0).density(x), Gaussian1D(mean, std).density(x)
+    d_star = L.optimal_discriminator(p_data, p_g)
+    assert d_star.min() > 0 and d_star.max() < 1
+    for kind in L.BCE_LOSSES:
+        assert L.optimal_generator_objective(p_data, p_g, dx, kind) == pytest.approx(
+            L.generator_objective_on_grid(d_star, p_g, dx, kind), abs=1e-9)
+
+
+def test_optimal_generator_objective_minimum_at_p_data():
+    assert L.optimal_generator_objective(P_DATA, P_DATA, DX, "saturating") == pytest.approx(-math.log(2))
+    assert L.optimal_generator_objective(P_DATA, P_DATA, DX, "non_saturating") == pytest.approx(math.log(2))
+    for mean, std in [(0.3, 1.0), (0.0, 1.3), (-1.0, 0.6)]:
+        p_g = gaussian(mean, std)
+        assert L.optimal_generator_objective(P_DATA, p_g, DX, "saturating") > -math.log(2)
+        assert L.optimal_generator_objective(P_DATA, p_g, DX, "non_saturating") > math.log(2)
+
+
+def test_optimal_generator_objective_far_apart_is_finite_and_right():
+    # p_g far from p_data: D* rounds to exactly 0 or 1 on much of the grid.
+    p_g = gaussian(8.0, 0.3)
+    d_star = L.optimal_discriminator(P_DATA, p_g)
+    assert np.any((d_star == 1.0) & (p_g > 0))  # the rounding this function avoids
+    sat = L.optimal_generator_objective(P_DATA, p_g, DX, "saturating")
+    assert sat == pytest.approx(0.0, abs=1e-6)  # KL(p_g || m) -> log 2 as the supports separate
+    ns = L.optimal_generator_objective(P_DATA, p_g, DX, "non_saturating")
+    assert math.isfinite(ns) and ns > 30  # grows like KL(p_g || p_data)
+    # The fixed-D form clips D to [1e-12, 1 - 1e-12]: finite where D* rounded to 1 (same number),
+    # but -log D is capped at -log 1e-12 where D* < 1e-12, so it underestimates here.
+    assert L.generator_objective_on_grid(d_star, p_g, DX, "saturating") == pytest.approx(sat, abs=1e-9)
+    capped = L.generator_objective_on_grid(d_star, p_g, DX, "non_saturating")
+    assert capped <= -math.log(1e-12) + 1e-6 < ns
+
+
+def test_optimal_generator_objective_infinite_off_support():
+    p_data, p_g = np.array([1.0, 0.0]), np.array([0.5, 0.5])
+    assert L.optimal_generator_objective(p_data, p_g, 1.0, "non_saturating") == math.inf
+    assert math.isfinite(L.optimal_generator_objective(p_data, p_g, 1.0, "saturating"))
+
+
+@pytest.mark.parametrize("fn,args", [
+    (L.generator_objective_on_grid, (np.full(3, 0.5), np.ones(3), 1.0)),
+    (L.optimal_generator_objective, (np.ones(3), np.ones(3), 1.0)),
+])
+def test_grid_objectives_refuse_an_unknown_kind_by_name(fn, args):
+    with pytest.raises(ValueError, match="kind"):
+        fn(*args, kind="wasserstein")

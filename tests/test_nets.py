@@ -1,3 +1,4 @@
+"""gan_edu.nets: the MLP, DCGAN and mixture generators and discriminators."""
 import pytest
 import torch
 

@@ -1,8 +1,10 @@
 """gan_edu.options: the objectives, packing, penalties, NaN guard and EMA hook the steps call."""
 import pytest
 import torch
+from torch import nn
 
 from gan_edu import losses, nets, options
+from gan_edu.options import ema_update
 from gan_edu.algorithm import BCE
 from gan_edu.settings import Settings
 
@@ -68,3 +70,16 @@ def test_ema_hook_updates_only_after_a_g_step():
     assert avg.weight.item() == 0.0
     hook(1)
     assert avg.weight.item() == pytest.approx(0.25)
+
+
+def test_ema_update_by_hand():
+    avg, net = nn.Linear(1, 1), nn.Linear(1, 1)
+    nn.init.zeros_(avg.weight), nn.init.zeros_(avg.bias), nn.init.ones_(net.weight), nn.init.ones_(net.bias)
+    ema_update(avg, net, 0.9)      # 0.9 * 0 + 0.1 * 1
+    assert avg.weight.item() == pytest.approx(0.1) and avg.bias.item() == pytest.approx(0.1)
+    ema_update(avg, net, 0.9)      # 0.9 * 0.1 + 0.1 * 1
+    assert avg.weight.item() == pytest.approx(0.19)
+    bn_avg, bn = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    bn.running_mean.fill_(3.0)
+    ema_update(bn_avg, bn, 0.9)    # buffers are copied, not averaged
+    assert torch.equal(bn_avg.running_mean, bn.running_mean)

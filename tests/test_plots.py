@@ -1,10 +1,19 @@
+"""gan_edu.plots: every figure of the notebooks, checked for what it draws and that it is labelled."""
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 import torch
+from torch import nn
 
-from gan_edu import plots
+import gan_edu as ge
+from gan_edu import data, metrics, nets, plots
+from gan_edu.train import GAN
+from support import make_gan
 
 
+# ---------------------------------------------------------------------------- images, training curves, samples
 def test_image_grid_tiles_and_scales():
     imgs = torch.stack([torch.full((1, 2, 2), v) for v in (-1.0, 0.0, 1.0)])
     g = plots.image_grid(imgs, nrow=2, pad=1)
@@ -13,7 +22,7 @@ def test_image_grid_tiles_and_scales():
     assert g[0, 0] == 1.0  # padding is white
 
 
-def test_figures_are_labelled():
+def test_history_density_and_sample_figures_are_labelled():
     hist = dict(step=[1, 2], loss_d=[1.3, 1.2], loss_g=[0.7, 0.8], d_real=[0.6, 0.55], d_fake=[0.4, 0.45],
                 events=[(1, "lr_d", 0.01)])
     ax = plots.plot_history(hist)
@@ -23,4 +32,178 @@ def test_figures_are_labelled():
     assert ax.get_xlabel() == "x" and ax.get_legend() is not None
     ax = plots.plot_samples_2d(torch.zeros(3, 2), torch.ones(3, 2), title="s")
     assert ax.get_xlabel() and ax.get_legend() is not None
+    plt.close("all")
+
+
+# ---------------------------------------------------------------------------- 1D figures (notebook 03)
+def test_plot_gan_1d_draws_density_histogram_and_discriminator():
+    x = np.linspace(-1, 7, 50)
+    p_data = np.exp(-0.5 * ((x - 4) / 0.5) ** 2)
+    ax = plots.plot_gan_1d(x, p_data, torch.randn(300, 1) + 4, torch.full((50,), 0.5), title="t")
+    assert ax.get_title() == "t" and ax.get_xlabel() == "x"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["p_data", "p_g (G's samples)", "D(x)"]
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    assert twin.get_ylim() == (0, 1.05) and np.allclose(twin.lines[0].get_ydata(), 0.5)
+    plt.close("all")
+
+
+def test_plot_gan_1d_without_samples_or_legend():
+    x = np.linspace(0, 1, 5)
+    ax = plots.plot_gan_1d(x, np.ones(5), legend=False)
+    assert ax.get_legend() is None and len(ax.figure.axes) == 1
+    plt.close("all")
+
+
+def test_plot_value_function_is_minus_the_d_loss_with_the_equilibrium_line():
+    history = {"step": list(range(1, 101)), "loss_d": [1.0 + 0.01 * i for i in range(100)]}
+    ax = plots.plot_value_function(history, smooth=10)
+    raw, avg, line = ax.lines
+    assert np.allclose(raw.get_ydata(), -np.asarray(history["loss_d"]))
+    assert len(avg.get_ydata()) == 91 and np.isclose(avg.get_ydata()[0], -np.mean(history["loss_d"][:10]))
+    assert np.allclose(line.get_ydata(), -math.log(4))
+    plt.close("all")
+
+
+# ---------------------------------------------------------------------------- G's manifold, and D* beside the learned D
+class Linear(nn.Module):
+    def __init__(self, noise_dim=2, weight=None):
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.lin = nn.Linear(noise_dim, 2)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.eye(2, noise_dim) if weight is None else weight)
+            self.lin.bias.zero_()
+
+    def forward(self, z):
+        return self.lin(z)
+
+
+def line_data(ax):
+    return [np.column_stack(line.get_data()) for line in ax.get_lines()]
+
+
+def test_noise_grid_varies_the_first_two_coordinates_and_checks_its_arguments():
+    z = plots.noise_grid(4, n=3, lim=1.0)
+    assert z.shape == (9, 4) and (z[:, 2:] == 0).all()
+    assert z[1].tolist() == [0.0, -1.0, 0.0, 0.0] and z[3].tolist() == [-1.0, 0.0, 0.0, 0.0]
+    assert plots.noise_grid(1, n=5).shape == (5, 1)
+    for bad in (dict(noise_dim=0), dict(noise_dim=2, n=1), dict(noise_dim=2, lim=-1)):
+        with pytest.raises(ValueError):
+            plots.noise_grid(**bad)
+
+
+def test_identity_generator_draws_the_grid_itself():
+    gan = GAN(Linear(), nets.MLPDiscriminator(2, hidden=8), device="cpu")
+    ax = plots.plot_manifold(gan, n=5, lim=2.0)
+    lines = line_data(ax)
+    assert len(lines) == 10  # 5 rows + 5 columns
+    u = np.linspace(-2, 2, 5)
+    rows, cols = lines[0::2], lines[1::2]
+    for i in range(5):
+        np.testing.assert_allclose(rows[i], np.column_stack([u, np.full(5, u[i])]), atol=1e-6)
+        np.testing.assert_allclose(cols[i], np.column_stack([np.full(5, u[i]), u]), atol=1e-6)
+    assert ax.get_title() and ax.get_xlabel() and ax.get_legend() is not None
+    plt.close("all")
+
+
+def test_manifold_is_warped_by_g():
+    shear = torch.tensor([[1.0, 0.5, 0.0], [0.0, 2.0, 0.0]])
+    gan = GAN(Linear(3, shear), nets.MLPDiscriminator(2, hidden=8), device="cpu", noise="uniform")
+    ax = plots.plot_manifold(gan, n=4)  # uniform noise: lim 1
+    z = plots.noise_grid(3, 4, 1.0).reshape(4, 4, 3)
+    np.testing.assert_allclose(line_data(ax)[0], (z[0] @ shear.T).numpy(), atol=1e-6)
+    plt.close("all")
+
+
+def test_manifold_with_1d_noise_and_real_nets():
+    gan = GAN(Linear(1, torch.tensor([[1.0], [1.0]])), nets.MLPDiscriminator(2, hidden=8), device="cpu")
+    assert len(line_data(plots.plot_manifold(gan, n=7))) == 1
+    ge.seed_everything(0)
+    gan = GAN(nets.MLPGenerator(4, 2, hidden=8), nets.MLPDiscriminator(2, hidden=8), device="cpu")
+    assert len(line_data(plots.plot_manifold(gan, n=6))) == 12
+    gan = GAN(nets.MLPGenerator(2, 1, hidden=8), nets.MLPDiscriminator(1, hidden=8), device="cpu")
+    with pytest.raises(ValueError, match="2D data"):
+        plots.plot_manifold(gan)
+    plt.close("all")
+
+
+def test_optimal_vs_learned_d_figure_shows_both_grids():
+    real, fake = torch.randn(500, 2) * 0.2 - 1, torch.randn(500, 2) * 0.2 + 1
+    d_star = metrics.optimal_discriminator_on_grid(real, fake, 3, bins=32)
+    learned = torch.full((32 * 32,), 0.5)
+    axes = plots.plot_optimal_vs_learned_d(d_star, learned, 3, real=real, fake=fake)
+    assert len(axes) == 2
+    for ax, grid in zip(axes, (d_star, learned.reshape(32, 32).numpy())):
+        (im,) = ax.get_images()
+        np.testing.assert_array_equal(im.get_array(), grid)
+        assert im.get_extent() == [-3, 3, -3, 3] and im.get_clim() == (0, 1)
+        assert ax.get_title() and ax.get_xlabel() and ax.get_legend() is not None
+    assert "D^*" in axes[0].get_title() and axes[0].figure.get_suptitle()
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_optimal_vs_learned_d(np.zeros((4, 5)), np.zeros(20), 3)
+    plt.close("all")
+
+
+# ---------------------------------------------------------------------------- D heatmap, snapshots, divergence curves (notebook 07)
+class ConstD(nn.Module):
+    """logit(x) = x_1: D(x) = sigmoid(x_1), known at every grid point."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))  # an optimizer needs a parameter
+
+    def forward(self, x):
+        return x[:, :1]
+
+
+def test_d_heatmap_shows_d_on_the_grid():
+    gan = ge.GAN(nets.MLPGenerator(2, 2, hidden=8), ConstD(), device="cpu")
+    ax = plots.plot_d_heatmap(gan, 2, bins=8, real=torch.zeros(5, 2), fake=torch.ones(5, 2))
+    img = ax.get_images()[0].get_array()
+    c, _ = metrics.grid_axis(2, 8)
+    np.testing.assert_allclose(img, np.tile(1 / (1 + np.exp(-c)), (8, 1)), rtol=1e-5)  # varies along x1 only
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real", "generated"]
+    plt.close("all")
+
+
+def test_gan_snapshot_two_panels_with_fixed_noise():
+    gan = make_gan()
+    z = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    state = gan.rng.get_state()
+    axes = plots.plot_gan_snapshot(gan, data.ring()(100), 3, z=z, mesh=5, bins=16, title="round 0")
+    assert torch.equal(gan.rng.get_state(), state)  # fixed z: the GAN's noise generator untouched
+    green = axes[0].collections[1].get_offsets()
+    np.testing.assert_allclose(green, gan.sample(z=z).numpy(), atol=1e-6)
+    assert len(axes[1].get_lines()) == 10  # the 5 x 5 mesh
+    assert axes[0].get_title().startswith("round 0") and axes[1].get_xlim() == (-3, 3)
+    plt.close("all")
+
+
+def test_divergence_curves_plot_the_records():
+    track = dict(step=[0, 10, 20], kl=[5.0, 2.0, 1.0], reverse_kl=[4.0, 1.0, 0.5], js=[0.6, 0.3, 0.1],
+                 modes=[0, 4, 8], of=8, high_quality=[0.0, 0.5, 0.9])
+    axes = plots.plot_divergence_curves(track)
+    lines = {line.get_label(): line.get_ydata() for line in axes[0].get_lines()}
+    assert list(lines[next(k for k in lines if k.startswith("KL(p_data"))]) == [5.0, 2.0, 1.0]
+    assert axes[0].get_yscale() == "log" and axes[1].get_ylim()[1] == pytest.approx(8.3)
+    assert any("high-quality" in t.get_text() for t in axes[1].get_legend().get_texts())
+    plots.plot_divergence_curves({k: track[k] for k in ("step", "kl", "reverse_kl", "js")})  # no modes: fine
+    plt.close("all")
+
+
+def test_parameter_paths_draw_each_path_and_the_equilibrium():
+    ax = plots.plot_parameter_paths({"a": [[1, 0], [0, 1], [-1, 0]], "b": np.zeros((3, 2))})
+    assert np.array_equal(ax.get_lines()[0].get_xydata(), [[1, 0], [0, 1], [-1, 0]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "equilibrium"]
+    plt.close("all")
+
+
+def test_value_gap_plots_both_values():
+    track = dict(step=[0, 1], v=[-2.0, -1.5], v_star=[-1.0, -1.2])
+    ax = plots.plot_value_gap(track)
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines["V(D, G), learned D"] == [-2.0, -1.5] and lines["V(D*, G) = -log 4 + 2 JSD"] == [-1.0, -1.2]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     plt.close("all")

@@ -1,3 +1,4 @@
+"""gan_edu.recipes: the named training recipes, the benchmark tasks and their evaluation."""
 import math
 
 import pytest
@@ -50,7 +51,7 @@ def test_lr_factor_and_schedule():
     assert gan.history["lr_d"][:5] == [1e-3] * 5 and gan.history["lr_d"][-1] == pytest.approx(1e-4)
 
 
-def test_recipe_errors():
+def test_unknown_recipes_keys_and_tasks_are_refused():
     with pytest.raises(ValueError, match="unknown recipe"):
         recipes.get_recipe("magic")
     with pytest.raises(ValueError, match="unknown recipe keys"):

@@ -1,4 +1,4 @@
-"""The speed switches of GAN: off by default, applied when on, and the same results (close for bf16)."""
+"""gan_edu.speed: the speed switches of GAN: off by default, applied when on, and the same results (close for bf16)."""
 import warnings
 
 import pytest

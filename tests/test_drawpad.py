@@ -1,4 +1,4 @@
-"""The drawing pad: pixel -> data mapping, synthetic mouse events, the sampler (issue 7)."""
+"""gan_edu.drawpad: the pixel -> data mapping, mouse events, undo / clear, the sampler and the widget."""
 import io
 
 import numpy as np
@@ -8,6 +8,7 @@ import torch
 import gan_edu as ge
 from gan_edu import data, drawpad, nets
 from gan_edu.drawpad import DrawPad, pixel_to_data
+from support import find
 
 
 def test_pixel_to_data_is_the_linear_map_of_the_axes_box():
@@ -25,9 +26,32 @@ def test_axes_box_matches_matplotlibs_own_transform():
     from PIL import Image
     assert Image.open(io.BytesIO(png)).size == (300, 300)
     for xy in [(-2.49, -2.49), (1.0, 2.0), (0.3, -1.7), (2.49, 2.49)]:
+        # no public route to the pad's matplotlib axes: their own transform is what checks axes_box to 1e-6
         dx, dy = pad._ax.transData.transform(xy)  # display pixels, origin bottom-left
         back = pixel_to_data(dx, 300 - dy, pad.axes_box(), pad.lim)
         assert back == pytest.approx(xy, abs=1e-6)
+
+
+def png_pixels(png: bytes) -> np.ndarray:
+    """A PNG as an array of RGB values, rows from the top."""
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def test_a_point_is_drawn_in_the_png_where_axes_box_maps_it():
+    pad = DrawPad(lim=2.5, size=300)
+    empty = png_pixels(pad.render())
+    left, top, right, bottom = (round(v) for v in pad.axes_box())
+    inside = np.s_[top + 2:bottom - 2, left + 2:right - 2]  # the axes only (the title counts the points)
+    for xy in [(0.5, -1.5), (-1.5, 1.5), (1.7, 0.3)]:
+        pad.clear()
+        pad.add_points([xy])
+        ink = np.abs(png_pixels(pad.render()) - empty).sum(-1)[inside]  # the marker, and nothing else
+        rows, cols = np.nonzero(ink)
+        weight = ink[rows, cols]
+        # the pixel at the marker's centre, where a click on it lands (ipyevents' dataX, dataY), mapped back
+        px, py = left + 2 + cols @ weight / weight.sum(), top + 2 + rows @ weight / weight.sum()
+        assert pixel_to_data(px, py, pad.axes_box(), pad.lim) == pytest.approx(xy, abs=5 / 240)  # within 1 pixel
 
 
 def event(kind, px, py, buttons=1, button=0):
@@ -98,10 +122,19 @@ def test_add_points_and_sampler_train_a_gan():
 
 def test_widget_builds_and_follows_the_points():
     pytest.importorskip("ipyevents")
+    import ipywidgets
+
     pad = DrawPad(lim=3, size=200)
     widget = pad.widget
     assert pad.widget is widget
-    before = pad._image.value
+    (image,) = find(widget, ipywidgets.Image)  # the pad as the student sees it
+    (count,) = [label for label in find(widget, ipywidgets.Label) if label.value.endswith("points")]
+    before = image.value
     pad.add_points(torch.zeros(3, 2))
-    assert pad._image.value != before and pad._count.value == "3 points"
+    assert image.value != before and count.value == "3 points"
     assert drawpad.AXES_BOX
+    find(widget, ipywidgets.Button, description="undo")[0].click()  # the widget's buttons act on the points
+    assert len(pad) == 0 and count.value == "0 points"
+    pad.add_points(torch.zeros(2, 2))
+    find(widget, ipywidgets.Button, description="clear")[0].click()
+    assert len(pad) == 0 and count.value == "0 points"
