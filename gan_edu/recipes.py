@@ -28,13 +28,14 @@ from __future__ import annotations
 import copy
 import time
 
-from . import data
+from . import data, match
 from .checks import check_count
 from .metrics import mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
 from .train import GAN
 
-__all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "lr_factor", "train", "evaluate"]
+__all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "lr_factor", "train", "evaluate", "task_band",
+           "shape_scores"]
 
 # The benchmark tasks of the mode-collapse literature (VEEGAN, PacGAN): name -> sampler(seed).
 TASKS = {"ring": lambda seed=0: data.ring(8, radius=2.0, std=0.02, seed=seed),
@@ -149,13 +150,14 @@ def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None
     return gan
 
 
-def evaluate(recipe, task: str, seed: int = 0, steps: int | None = None) -> dict:
+def evaluate(recipe, task: str, seed: int = 0, steps: int | None = None, shape: bool = False) -> dict:
     """Train ``recipe`` on ``task`` (``"ring"`` or ``"grid"``) with ``seed`` and score 2,500 samples.
 
     Returns ``dict(modes, of, hq, cpu_s, wall_s, gan)``: modes recovered (>= 20 high-quality
     samples), the fraction of high-quality samples (within 3 std of a mode), the process CPU
     seconds of training (all threads), its wall-clock seconds, and the trained GAN. Samples
-    come from the model as trained (no truncation).
+    come from the model as trained (no truncation). ``shape=True`` adds ``shape_scores``: whether
+    the samples match the data, not only the protocol (spread, histogram KL, MMD, precision, recall).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {tuple(TASKS)}")
@@ -163,5 +165,28 @@ def evaluate(recipe, task: str, seed: int = 0, steps: int | None = None) -> dict
     start, wall = time.process_time(), time.perf_counter()
     gan = train(recipe, sampler, seed=seed, steps=steps)
     cpu, wall = time.process_time() - start, time.perf_counter() - wall
-    cov = mode_coverage(gan.sample(N_SAMPLES), sampler.modes, sampler.std)
-    return dict(modes=cov["modes"], of=cov["of"], hq=cov["high_quality"], cpu_s=cpu, wall_s=wall, gan=gan)
+    samples = gan.sample(N_SAMPLES)
+    cov = mode_coverage(samples, sampler.modes, sampler.std)
+    out = dict(modes=cov["modes"], of=cov["of"], hq=cov["high_quality"], cpu_s=cpu, wall_s=wall, gan=gan)
+    return dict(out, **shape_scores(samples, task, seed)) if shape else out
+
+
+_BANDS: dict = {}
+
+
+def task_band(task: str) -> dict:
+    """The MMD between two fresh samples of ``task``'s data (2,500 each, 10 pairs, seeds 1000 and
+    up: never a training or reference seed): ``match.null_band``, computed once per process."""
+    if task not in _BANDS:
+        _BANDS[task] = match.null_band(TASKS[task], TASKS[task]().std, N_SAMPLES, repeats=10)
+    return _BANDS[task]
+
+
+def shape_scores(samples, task: str, seed: int) -> dict:
+    """``match.match_report`` of ``samples`` against fresh real samples of ``task`` (seed
+    ``seed + 10_000``, never a training seed) and the task's ``task_band``; ``modes``, ``of`` and
+    ``hq`` left out (``evaluate`` has them)."""
+    sampler = TASKS[task](seed)
+    reference = TASKS[task](seed + 10_000)(N_SAMPLES)
+    report = match.match_report(samples, sampler, reference, task_band(task))
+    return {k: v for k, v in report.items() if k not in ("modes", "of", "hq")}
