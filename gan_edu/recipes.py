@@ -7,8 +7,9 @@ these definitions, so a number in one is a number in the others.
 
 - ``"vanilla"``: the plain GAN: MLPs (3 x 128), non-saturating BCE loss, Adam (lr 1e-3,
   betas (0.5, 0.999)), batch 64, 6,000 rounds. The baseline that collapses.
-- ``"pacgan"``: the same with PacGAN packing (Lin et al. 2018): D judges 2 samples at once, so
-  a generator that repeats itself is easy to spot.
+- ``"pacgan"``: PacGAN packing (Lin et al. 2018): D judges 2 samples at once, so a generator
+  that repeats itself is easy to spot; with best's optimizer settings (lr 2e-3, betas (0, 0.9)),
+  batch 256 and a decay to 10% over the last 60% (tuned at the same budget, issue 21).
 - ``"wgan_gp"``: Wasserstein loss with the gradient penalty (Gulrajani et al. 2017), the
   paper's settings: 5 critic steps per G step, Adam lr 1e-4, betas (0.5, 0.9), weight 10;
   3,000 G steps.
@@ -22,6 +23,9 @@ these definitions, so a number in one is a number in the others.
   same math, about 18% less time per round on these small nets); samples drawn from the moving
   average of G's weights (``ema=0.995``: ``GAN.G_ema``, about the last 200 rounds; training is
   unchanged, only the weights the samples come from).
+- ``"matched"``: ``best`` with the decay to 3% (not 1%) and samples from G itself (no weight
+  average): the best trade-off measured between the protocol's scores and samples as wide as the
+  data's (``gan_edu.match``; benchmarks/RESULTS.md, issue 21).
 """
 from __future__ import annotations
 
@@ -63,7 +67,10 @@ def _recipe(**changes) -> dict:
 
 RECIPES = {
     "vanilla": _recipe(),
-    "pacgan": _recipe(gan=dict(pack=2)),
+    # PacGAN tuned at best's budget (issue 21): best's optimizer settings, batch and a decay to 10%
+    # (with vanilla's lr 1e-3, batch 64 and no decay it found no grid mode); seed 1 only
+    "pacgan": _recipe(gan=dict(pack=2, lr_d=2e-3, lr_g=2e-3, betas=(0.0, 0.9)), batch_size=256,
+                      lr_decay=(0.4, 0.1, "linear")),
     "wgan_gp": _recipe(gan=dict(loss="wasserstein", gp_weight=10.0, d_steps=5, betas=(0.5, 0.9), lr_d=1e-4,
                                 lr_g=1e-4), steps=3000),
     "lsgan": _recipe(gan=dict(loss="lsgan")),
@@ -80,6 +87,14 @@ RECIPES = {
                     gan=dict(r1_weight=1.0, lr_d=2e-3, lr_g=2e-3, betas=(0.0, 0.9), fused_adam=True, ema=0.995),
                     batch_size=256, steps=6000, lr_decay=(0.4, 0.01, "linear")),
 }
+# best's samples are too tight around the mode centres (issue 21: each mode's spread 0.4-0.7 of the
+# data's; its 100% ring HQ is above real data's 98.9%): its decay to 1% and its weight average
+# sharpen them. "matched" decays to 3% and samples from G itself. Screened on ring and grid seed 1
+# only (benchmarks/RESULTS.md: no decay, decay to 10% / 3% with and without the average, R1 0.01 /
+# 0.1); reported on held-out seeds 101 and up. It is the best trade-off measured, not a match:
+# the spread of single modes still ranges from about 0.1 to 1.9 of the data's
+RECIPES["matched"] = _recipe(**{**RECIPES["best"], "lr_decay": (0.4, 0.03, "linear"),
+                                "gan": {**RECIPES["best"]["gan"], "ema": 0.0}})
 
 
 def get_recipe(name_or_recipe, **changes) -> dict:
