@@ -44,6 +44,7 @@ _check_choice, _check_count, _check_fraction, _check_lr, _check_weight = (
 atomic_save, safe_load = checkpoint.atomic_save, checkpoint.safe_load
 
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
+ROUND_NUMBERS = HISTORY_KEYS[1:5]  # what a round measures (``_as_floats``)
 # d_real / d_fake are the mean of D's output on real / fake data, as a probability sigmoid(l)
 # for the BCE losses; for "lsgan" the raw output (D regresses real onto 1, fake onto 0) and for
 # "wasserstein" the critic's raw score (d_real - d_fake estimates W(p_data, p_g)): not probabilities.
@@ -353,7 +354,7 @@ class GAN:
             hook(g_steps)
         self.step += 1
         numbers = _as_floats(self.rules.objective, loss_d, loss_g, real_logits, fake_logits)
-        record = dict(step=self.step, **dict(zip(HISTORY_KEYS[1:5], numbers)), lr_d=self.lr_d, lr_g=self.lr_g)
+        record = dict(step=self.step, **dict(zip(ROUND_NUMBERS, numbers)), lr_d=self.lr_d, lr_g=self.lr_g)
         for key in HISTORY_KEYS:
             self.history[key].append(record[key])
         return record
