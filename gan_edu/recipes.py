@@ -24,8 +24,8 @@ these definitions, so a number in one is a number in the others.
   average of G's weights (``ema=0.995``: ``GAN.G_ema``, about the last 200 rounds; training is
   unchanged, only the weights the samples come from).
 - ``"matched"``: ``best`` with the decay to 3% (not 1%) and samples from G itself (no weight
-  average): the best trade-off measured between the protocol's scores and samples as wide as the
-  data's (``gan_edu.match``; benchmarks/RESULTS.md, issue 21).
+  average), tuned for the modes' width (``gan_edu.match``): the mean width comes out about right,
+  the modes uneven, and a mode is lost now and then (benchmarks/RESULTS.md, issue 21).
 """
 from __future__ import annotations
 
@@ -87,12 +87,13 @@ RECIPES = {
                     gan=dict(r1_weight=1.0, lr_d=2e-3, lr_g=2e-3, betas=(0.0, 0.9), fused_adam=True, ema=0.995),
                     batch_size=256, steps=6000, lr_decay=(0.4, 0.01, "linear")),
 }
-# best's samples are too tight around the mode centres (issue 21: each mode's spread 0.4-0.7 of the
+# best's samples are too tight around the mode centres (issue 21: each mode's spread 0.3-0.6 of the
 # data's; its 100% ring HQ is above real data's 98.9%): its decay to 1% and its weight average
 # sharpen them. "matched" decays to 3% and samples from G itself. Screened on ring and grid seed 1
 # only (benchmarks/RESULTS.md: no decay, decay to 10% / 3% with and without the average, R1 0.01 /
-# 0.1); reported on held-out seeds 101 and up. It is the best trade-off measured, not a match:
-# the spread of single modes still ranges from about 0.1 to 1.9 of the data's
+# 0.1); on held-out seeds 101-105 it gets the modes' *mean* width about right (1.11 ring, 0.86 grid)
+# but not the data: single modes range from 0.1 to 2 times the data's width, it loses a mode on 3 of
+# 10 runs, and its MMD to real data is higher than best's. Neither recipe matches the data yet
 RECIPES["matched"] = _recipe(**{**RECIPES["best"], "lr_decay": (0.4, 0.03, "linear"),
                                 "gan": {**RECIPES["best"]["gan"], "ema": 0.0}})
 
