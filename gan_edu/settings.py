@@ -73,7 +73,7 @@ def _jsonable(value):
 
 
 class _Checked:
-    """Checks every field in declaration order when built; ``to_json`` and ``replace``."""
+    """Checks every field in declaration order when built; ``to_json``."""
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -82,10 +82,6 @@ class _Checked:
     def to_json(self) -> dict:
         """Every field as a JSON-serialisable value, in declaration order."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def replace(self, **changes):
-        """A checked copy with ``changes``."""
-        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -150,8 +146,3 @@ def checked_changes(changes: dict, own: dict) -> dict:
                              f"it, build a new one: GAN(generator, discriminator, **settings)")
     checks = {f.name: f.metadata["check"] for f in dataclasses.fields(Settings)}
     return {name: checks[name](name, value) for name, value in changes.items()}
-
-
-def describe(cls=Settings) -> str:
-    """One line per setting: name, default, what it means (for docstrings and help)."""
-    return "\n".join(f"- ``{f.name}`` (default {f.default!r}): {f.metadata['doc']}" for f in dataclasses.fields(cls))
