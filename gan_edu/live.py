@@ -53,7 +53,7 @@ import threading
 
 import torch
 
-from . import live_session, live_view
+from . import live_play, live_session, live_status, live_view
 from .device import seed_everything
 from .live_controls import LiveControls
 from .live_metrics import LiveMetrics, generator_arrows, grid_lim
@@ -251,25 +251,13 @@ class LiveTrainer:
         """The data's modes (k, dim) for the coverage metrics; None for data without modes."""
         return self.metrics.modes
 
-    @property
-    def mode_std(self):
-        """The standard deviation of each mode (None for data without modes)."""
-        return self.metrics.mode_std
-
     def record_metrics(self) -> None:
-        """Mode coverage, and the divergences when their panel is shown."""
-        self.record_coverage()
+        """Mode coverage of the view's 2,500 samples at the current step; and, when their panel is
+        shown, KL, reverse KL, JS, V(D*, G) and V(D, G) between the view's fixed real samples and
+        G of the view's fixed noise (``live_metrics.LiveMetrics``)."""
+        self.metrics.record_coverage(self.gan, self.view_noise())
         if self.panels["divergences"]:
-            self.record_divergences()
-
-    def record_coverage(self) -> dict | None:
-        """Mode coverage of 2,500 samples at the current step (None for data without modes)."""
-        return self.metrics.record_coverage(self.gan, self.view_noise())
-
-    def record_divergences(self) -> dict | None:
-        """KL, reverse KL, JS, V(D*, G) and V(D, G) between the view's fixed real samples and G of
-        the view's fixed noise, at the current step (None when no fake lies on the grid)."""
-        return self.metrics.record_divergences(self.gan, self.view_noise(), self.view_real, self.grid_lim())
+            self.metrics.record_divergences(self.gan, self.view_noise(), self.view_real, self.grid_lim())
 
     def grid_lim(self) -> tuple[float, float]:
         """The box of the density grid: the view's square in 2D, [-3, 7] in 1D."""
@@ -309,7 +297,7 @@ class LiveTrainer:
 
     def status(self) -> str:
         """The status line: round, the controls now in effect, state, metrics, message."""
-        return live_view.status_line(self)
+        return live_status.status_line(self)
 
     # ------------------------------------------------------------------ sessions (gan_edu.live_session)
     def settings(self) -> dict:
@@ -360,6 +348,22 @@ class LiveTrainer:
     def pad(self):
         """The drawing pad (a ``DrawPad``), built with the widget when the data is "draw"; else None."""
         return self._ui.pad
+
+    def play(self, mode: str | None = None) -> str | None:
+        """Show the playground the way this front end needs (``gan_edu.live_play``). Background
+        mode (JupyterLab, Notebook 7, Binder): display it and return; Start trains in a thread.
+        Foreground mode (Colab; ``GAN_EDU_LIVE`` or ``mode`` forces either): this cell runs the
+        training, handling the widget events between rounds, until Stop is pressed or the kernel
+        is interrupted; returns ``"stopped"`` or ``"interrupted"``, the GAN intact."""
+        from IPython.display import display
+
+        mode = live_play.live_mode(mode)
+        self._training.mode = mode
+        display(self.widget())
+        self._ui.show_stop(mode == "foreground")
+        if mode == "foreground":
+            return self._training.play_foreground()
+        return None
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -16,6 +16,10 @@ Every change of state (``start``, ``pause``, ``close``, ``run``, ``one_update``,
 training thread ever exists, and a session is saved between two rounds of one GAN. The training
 thread itself never takes the lock (a pause holding it waits for that thread).
 
+In the foreground mode (``gan_edu.live_play``: Colab) there is no thread: ``play_foreground``
+runs the same rounds in the cell's own thread, Start and Pause switch them on and off
+(``Foreground.running``), Stop ends the cell, and a slow-motion wait lets widget events through.
+
 ``run(steps)`` is the headless path (tests, nbval): it pauses the thread and trains here with
 ``GAN.fit``, which gives exactly the history of ``GAN.fit`` with the same seed and settings;
 ``one_update`` is a single D-only or G-only update.
@@ -23,11 +27,14 @@ thread itself never takes the lock (a pause holding it waits for that thread).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
+from dataclasses import dataclass
 
+from . import live_play
 from .train import _check_count
 
-__all__ = ["LiveTraining"]
+__all__ = ["LiveTraining", "Foreground"]
 
 NAME = "gan-edu-live"
 
@@ -38,6 +45,22 @@ def _shutdown(stop: threading.Event, threads: list) -> None:
     for t in threads:
         if t.is_alive() and t is not threading.current_thread():
             t.join(timeout=10)
+
+
+@dataclass
+class Foreground:
+    """The foreground loop's state: ``active`` while a ``play()`` cell runs the loop; ``running``
+    between Start and Pause; ``stop`` once Stop is pressed; ``target`` the step to stop at (None:
+    no end); ``next_at`` the ``time.perf_counter()`` of the next round (slow motion)."""
+
+    active: bool = False
+    running: bool = False
+    stop: bool = False
+    target: int | None = None
+    next_at: float = 0.0
+
+
+FOREGROUND_ENDED = "the cell that ran the training has ended: run trainer.play() again to train"
 
 
 class LiveTraining:
@@ -52,6 +75,8 @@ class LiveTraining:
         self.stop = threading.Event()
         self.stop.set()
         self.threads: list[threading.Thread] = []
+        self.mode = "background"  # "foreground" once play() has run in that mode
+        self.foreground = Foreground()
         self._trainer = weakref.ref(trainer)  # a running thread holds the trainer, nothing else here
         self._finalizer = weakref.finalize(trainer, _shutdown, self.stop, self.threads)
 
@@ -63,6 +88,8 @@ class LiveTraining:
     @property
     def state(self) -> str:
         """``"idle"``, ``"running"``, ``"pausing"`` (its round finishing) or ``"closed"``."""
+        if self.foreground.running:
+            return "running"
         alive = any(t.is_alive() for t in self.threads)
         if alive:
             return "pausing" if self.stop.is_set() else "running"
@@ -76,6 +103,8 @@ class LiveTraining:
         with self.lock:
             if self.state == "running":
                 return True
+            if self.mode == "foreground":
+                return self._start_foreground(target)
             return self._start(target)
 
     def _start(self, target) -> bool:
@@ -97,6 +126,7 @@ class LiveTraining:
     def pause(self, timeout: float | None = 10.0) -> None:
         """Ask the thread to stop after its round and wait (at most ``timeout`` s) until it has."""
         with self.lock:
+            self.foreground.running = False
             self.stop.set()
             self.wait(timeout)
 
@@ -117,20 +147,73 @@ class LiveTraining:
     def _loop(self, trainer, stop: threading.Event, target: int | None) -> None:
         """Rounds until ``stop`` is set or the step ``target`` reached; then a final redraw."""
         while not stop.is_set() and (target is None or trainer.gan.step < target):
-            try:
-                trainer._controls.round_boundary()
-                trainer.gan.train_step(trainer.sampler, trainer.batch_size)
-            except Exception as err:  # NonFiniteLossError above all: pause, keep the last finite state
-                trainer.message = f"paused: {type(err).__name__}: {err}"
+            if not self._train_round(trainer):
                 stop.set()
                 break
-            if trainer._display.due():
-                self._refresh(trainer)
             delay = trainer._controls.values["delay_ms"]
             if delay:  # slow motion; a pause ends the wait at once
                 stop.wait(delay / 1000)
         stop.set()
         self._refresh(trainer, force=True)
+
+    def _train_round(self, trainer) -> bool:
+        """One round of the loop: the changes waiting for a round boundary, ``gan.train_step``, a
+        redraw when one is due. False if the round failed (a non-finite loss above all): the
+        message says why, and the GAN keeps its last finite state."""
+        try:
+            trainer._controls.round_boundary()
+            trainer.gan.train_step(trainer.sampler, trainer.batch_size)
+        except Exception as err:
+            trainer.message = f"paused: {type(err).__name__}: {err}"
+            return False
+        if trainer._display.due():
+            self._refresh(trainer)
+        return True
+
+    # ------------------------------------------------------------------ in the cell's own thread
+    def _start_foreground(self, target) -> bool:
+        """Start in the foreground mode: the loop of a running ``play()`` cell trains from now on."""
+        fg, trainer = self.foreground, self._trainer()
+        if not fg.active:
+            trainer.message = FOREGROUND_ENDED
+            return True
+        fg.running, fg.target, fg.next_at = True, target, 0.0
+        return True
+
+    def play_foreground(self, events=None) -> str:
+        """The foreground mode's loop in this (the cell's) thread, until Stop (``stop_foreground``)
+        or an interrupt, taken between rounds (``live_play.run_foreground``; ``events`` as there).
+        Returns ``"stopped"`` or ``"interrupted"``; the trainer is paused, the GAN intact."""
+        with self.lock:
+            self.pause()
+            self.mode, self.foreground = "foreground", Foreground(active=True)
+        fg = self.foreground
+        try:
+            return live_play.run_foreground(lambda: self._foreground_round(fg), lambda: fg.stop, events)
+        finally:
+            fg.active = fg.running = False
+            self._refresh(self._trainer(), force=True)
+
+    def _foreground_round(self, fg: Foreground) -> bool:
+        """One round of the foreground loop if one is due; False when there is nothing to do."""
+        trainer = self._trainer()
+        if not fg.running or time.perf_counter() < fg.next_at:
+            return False
+        if fg.target is not None and trainer.gan.step >= fg.target:
+            fg.running = False
+            self._refresh(trainer, force=True)
+            return False
+        if not self._train_round(trainer):
+            fg.running = False
+            self._refresh(trainer, force=True)
+            return False
+        fg.next_at = time.perf_counter() + trainer._controls.values["delay_ms"] / 1000
+        return True
+
+    def stop_foreground(self) -> None:
+        """Stop: pause, and end the foreground loop (its cell returns)."""
+        self.foreground.running = False
+        self.foreground.stop = True
 
     @staticmethod
     def _refresh(trainer, force: bool = False) -> None:
@@ -166,7 +249,8 @@ class LiveTraining:
             trainer.message = f"stopped: {err}"
             raise
         finally:
-            trainer._ui.show_status()
+            if trainer._ui.built:  # the view and the status line of the same step
+                self._refresh(trainer, force=True)
         return trainer.gan.history
 
     def one_update(self, net: str) -> dict:

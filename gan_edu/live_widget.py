@@ -21,7 +21,7 @@ from .settings import LABEL_SMOOTHINGS, MAX_STEPS_PER_ROUND, NOISES, OPTIMIZERS,
 
 __all__ = ["LiveWidget"]
 
-BUTTONS = ("Start", "Pause", "Step", "D step", "G step", "Reset")
+BUTTONS = ("Start", "Pause", "Step", "Stop", "D step", "G step", "Reset")  # Stop: foreground mode only
 PANEL_LABELS = {"manifold": "G's manifold", "optimal": "D* vs D", "divergences": "KL / JS"}
 
 
@@ -114,7 +114,7 @@ class LiveWidget:
             control.add_class(_css(f"show-{name}" if name in PANEL_LABELS else name))
             control.observe(lambda change, name=name: self.on_control(name, change["new"]), names="value")
         actions = {"Start": t.start, "Pause": t.pause, "Step": t.step, "D step": t.d_step, "G step": t.g_step,
-                   "Reset": t.reset}
+                   "Reset": t.reset, "Stop": t._training.stop_foreground}
         self.buttons = {name: w.Button(description=name, layout=w.Layout(width="70px")) for name in BUTTONS}
         for name, button in self.buttons.items():
             button.add_class(_css(name))
@@ -126,6 +126,7 @@ class LiveWidget:
         self.pad_box = w.VBox([])
         self.box = self._layout(w)
         self.built = True
+        self.show_stop(False)
         self.layout_pad()
         self.layout_panels()
 
@@ -144,7 +145,7 @@ class LiveWidget:
         switches = w.HBox([w.Label("show:")] + [self.controls[name] for name in PANEL_LABELS])
         left = [control for name, control in self.controls.items() if name not in PANEL_LABELS]
         buttons = list(self.buttons.values())
-        panel = w.VBox([w.HBox(buttons[:3]), w.HBox(buttons[3:])] + left + [switches])
+        panel = w.VBox([w.HBox(buttons[:4]), w.HBox(buttons[4:])] + left + [switches])
         images = self.panel_images
         return w.VBox([self.status, w.HBox([panel, self.image, images["manifold"]]), self.pad_box,
                        images["optimal"], self.curves, images["divergences"], w.HBox([self.copy, self.settings_text])])
@@ -234,6 +235,12 @@ class LiveWidget:
             self.pad_box.layout.display = ""
         else:
             self.pad_box.layout.display = "none"
+
+    def show_stop(self, shown: bool) -> None:
+        """Show the Stop button (the foreground mode's: it ends the cell that runs the training)."""
+        if self.built:
+            self.buttons["Stop"].layout.display = "" if shown else "none"
+            self.buttons["Stop"].button_style = "danger" if shown else ""
 
     def layout_panels(self) -> None:
         """Show the images of the shown optional panels only."""
