@@ -60,7 +60,8 @@ class LiveControls:
     # ------------------------------------------------------------------ changes
     def set(self, changes: dict) -> None:
         """``LiveTrainer.set``: check every change, hand the GAN's to ``gan.configure``, store
-        them all; a change of data rebuilds (taking the drawing pad's points for "draw")."""
+        them all; a change of data rebuilds (taking the drawing pad's points for "draw"), and a
+        running training goes on from the seed on the new data."""
         t = self.trainer
         changes = check_changes(changes)
         gan_changes = {k: v for k, v in changes.items() if k in GAN_SETTINGS}
@@ -71,8 +72,11 @@ class LiveControls:
             drawn = t._ui.drawn_points()  # "draw" takes what the pad holds (at least 2 points)
             if changes["data"] == DRAW and drawn is not None:
                 self.points = check_points(drawn)
+            running = t.running
             t.reset()
             t._ui.layout_pad()
+            if running:  # a running training goes on, on the new data
+                t.start()
         t._ui.sync()
         t._ui.show_status()
 

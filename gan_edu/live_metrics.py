@@ -63,8 +63,9 @@ class LiveMetrics:
         self.divergences = {k: [] for k in ("step",) + DIVERGENCES}
 
     def record_coverage(self, gan, z: torch.Tensor) -> dict | None:
-        """Mode coverage of G(z) at the GAN's current step (None for data without modes)."""
-        if self.modes is None:
+        """Mode coverage of G(z) at the GAN's current step (None for data without modes, or if
+        this step is recorded already: one record per step)."""
+        if self.modes is None or self.coverage["step"][-1:] == [gan.step]:
             return None
         cov = mode_coverage(gan.sample(z=z), self.modes, self.mode_std)
         self.coverage["step"].append(gan.step)
@@ -75,7 +76,10 @@ class LiveMetrics:
     def record_divergences(self, gan, z: torch.Tensor, real: torch.Tensor, lim: tuple[float, float]) -> dict | None:
         """KL, reverse KL, JS, V(D*, G) and V(D, G) between ``real`` and G(z), on a grid over the
         box ``lim`` (``GRID_BINS`` cells per axis in 2D, 200 in 1D), at the GAN's current step.
-        None (and nothing recorded) when no generated sample lies on the grid."""
+        None (and nothing recorded) when no generated sample lies on the grid, or when this step
+        is recorded already."""
+        if self.divergences["step"][-1:] == [gan.step]:
+            return None
         dim = real.shape[1]
         bins = GRID_BINS if dim == 2 else 200
         with gan.lock:  # G and D of the same round
