@@ -1,0 +1,226 @@
+r"""Notebook 02's exercises: D's and G's losses as binary cross-entropy, from logits.
+
+- ``check_d_loss(fn)``: ``fn(real_logits, fake_logits)`` must return D's loss
+  BCE(D(x), 1) + BCE(D(G(z)), 0) (the batch mean of each term, summed), from *logits*.
+- ``check_g_loss(fn)``: ``fn(fake_logits)`` must return G's non-saturating loss
+  BCE(D(G(z)), 1) = -mean log D(G(z)) (or, with ``kind="saturating"``, mean log(1 - D(G(z)))).
+
+Each runs the student's function on hidden cases, compares it with the right answer, and, when
+it differs, with the classic mistakes, to say which one was made.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .common import close as _close, fail as _fail, not_done, ok as _ok  # noqa: F401
+
+__all__ = ["check_d_loss", "check_g_loss"]
+
+
+# --------------------------------------------------------------------------- hints
+LOGITS_AS_PROBS = ("Probabilities vs logits: the inputs are D's *logits* (any real number), not "
+                   "probabilities. You treated them as probabilities (binary_cross_entropy or log on "
+                   "logits). Use F.binary_cross_entropy_with_logits(logits, labels): it applies the "
+                   "sigmoid inside, stably.")
+SIGMOID_TWICE = ("Probabilities vs logits: you applied torch.sigmoid and then a *_with_logits loss, "
+                 "which applies the sigmoid again. Pass the logits straight to "
+                 "F.binary_cross_entropy_with_logits.")
+UNSTABLE = ("Right formula, but not numerically stable: for large logits (a confident D: "
+            "|l| of 20 to 100) sigmoid rounds to exactly 0 or 1 in float32 and log gives -inf (or is clamped). Work on "
+            "logits: F.binary_cross_entropy_with_logits, or softplus (see gan_edu.losses).")
+SUM_NOT_MEAN = "Average over the batch (.mean(), BCE's default), do not sum: the loss must not grow with the batch size."
+NOT_SCALAR = "Return one number (a scalar tensor): average the per-sample losses over the batch."
+NO_GRAPH = ("Your loss is not connected to the logits by autograd: keep it a torch tensor (no .item(), "
+            ".detach(), .data or numpy inside), or backward() cannot train anything.")
+D_HINTS = {
+    "swapped": ("Wrong labels: you gave real data the fake label (0) and generated data the real label "
+                "(1). Real x gets label 1: BCE(D(x), 1); fakes get label 0: BCE(D(G(z)), 0)."),
+    "all_real": ("Wrong label: the generated data got the real label (1). In D's step the fakes get the "
+                 "fake label 0: BCE(D(G(z)), 0)."),
+    "all_fake": ("Wrong label: the real data got the fake label (0). In D's step real data gets the "
+                 "real label 1: BCE(D(x), 1)."),
+    "real_only": "Missing term: D's loss has two terms, BCE(D(x), 1) on real data plus BCE(D(G(z)), 0) on fakes.",
+    "fake_only": "Missing term: D's loss has two terms, BCE(D(x), 1) on real data plus BCE(D(G(z)), 0) on fakes.",
+    "half": ("Off by a factor 2: D's loss is the *sum* BCE(D(x), 1) + BCE(D(G(z)), 0) = -V(D,G), not "
+             "their average (one BCE over the concatenated batch averages them)."),
+    "sum": SUM_NOT_MEAN,
+    "negated": ("Wrong sign: you returned V(D,G), which D maximises. A loss is minimised: return "
+                "-V(D,G) = BCE(D(x), 1) + BCE(D(G(z)), 0)."),
+    "sigmoid_twice": SIGMOID_TWICE,
+    "logits_as_probs": LOGITS_AS_PROBS,
+}
+G_HINTS = {
+    "fake_label": ("Wrong label: you trained G with the *fake* label, BCE(D(G(z)), 0). Minimising that "
+                   "pushes D(G(z)) down: G learns to look *more* fake and runs away from the data. "
+                   "G's loss uses the real label: BCE(D(G(z)), 1)."),
+    "saturating": ("This is the saturating (minimax) loss mean log(1 - D(G(z))). It has the right fixed "
+                   "point, but its gradient vanishes when D confidently rejects the fakes (early in "
+                   "training). Use the non-saturating loss -mean log D(G(z)) = BCE(D(G(z)), 1)."),
+    "non_saturating": ("This is the non-saturating loss -mean log D(G(z)); the exercise asks for the "
+                       "saturating (minimax) one, mean log(1 - D(G(z))) = -BCE(D(G(z)), 0)."),
+    "negated": ("Wrong sign: G must *minimise* BCE(D(G(z)), 1) = -mean log D(G(z)); you return its "
+                "negative, which G would minimise by making D(G(z)) small."),
+    "sum": SUM_NOT_MEAN,
+    "sigmoid_twice": SIGMOID_TWICE,
+    "logits_as_probs": LOGITS_AS_PROBS,
+}
+
+
+def _sp(x):
+    return F.softplus(x)
+
+
+# Right answers and classic mistakes, in float64, as functions of the logits.
+D_CANDIDATES = {
+    "correct": lambda r, f: _sp(-r).mean() + _sp(f).mean(),
+    "swapped": lambda r, f: _sp(r).mean() + _sp(-f).mean(),
+    "all_real": lambda r, f: _sp(-r).mean() + _sp(-f).mean(),
+    "all_fake": lambda r, f: _sp(r).mean() + _sp(f).mean(),
+    "real_only": lambda r, f: _sp(-r).mean(),
+    "fake_only": lambda r, f: _sp(f).mean(),
+    "half": lambda r, f: (_sp(-r).mean() + _sp(f).mean()) / 2,
+    "sum": lambda r, f: _sp(-r).sum() + _sp(f).sum(),
+    "negated": lambda r, f: -(_sp(-r).mean() + _sp(f).mean()),
+    "sigmoid_twice": lambda r, f: _sp(-torch.sigmoid(r)).mean() + _sp(torch.sigmoid(f)).mean(),
+    "logits_as_probs": lambda r, f: -torch.log(r).mean() - torch.log1p(-f).mean(),
+}
+G_CANDIDATES = {
+    "non_saturating": lambda f: _sp(-f).mean(),
+    "saturating": lambda f: -_sp(f).mean(),
+    "fake_label": lambda f: _sp(f).mean(),
+    "negated": lambda f: -_sp(-f).mean(),
+    "sum": lambda f: _sp(-f).sum(),
+    "sigmoid_twice": lambda f: _sp(-torch.sigmoid(f)).mean(),
+    "logits_as_probs": lambda f: -torch.log(f).mean(),
+}
+G_TARGETS = {"non_saturating": "BCE(D(G(z)), 1) = -mean log D(G(z)), the non-saturating loss",
+             "saturating": "mean log(1 - D(G(z))) = -BCE(D(G(z)), 0), the saturating loss"}
+
+
+def _loss_cases(n_inputs: int):
+    """Hidden cases (float32 logits of shape (n, 1)): ordinary, confident, in (0, 1), extreme."""
+    g = torch.Generator().manual_seed(20140610)  # the GAN paper's arXiv date
+    cases = []
+    for n, scale, shift in ((64, 2.0, 0.0), (9, 1.0, 4.0)):
+        cases.append([scale * torch.randn(n, 1, generator=g) + shift * (1 if i == 0 else -1)
+                      for i in range(n_inputs)])
+    cases.append([0.05 + 0.9 * torch.rand(16, 1, generator=g) for _ in range(n_inputs)])
+    # a confident D: logits where sigmoid rounds to exactly 0 or 1 in float32
+    extreme = [torch.tensor([[30.0], [-100.0], [25.0], [-2.0]]) for _ in range(n_inputs)]
+    if n_inputs == 2:  # D: fakes it believes are real
+        extreme[1] = torch.tensor([[30.0], [-30.0], [28.0], [1.0]])
+    cases.append(extreme)
+    return cases
+
+
+def _call_loss(fn, inputs):
+    """Check the student's loss runs: returns (its output, None), or (None, a hint) if it raised."""
+    try:
+        return fn(*inputs), None
+    except Exception as err:  # a student's bug: report it, never raise
+        if "between 0 and 1" in str(err):
+            return None, LOGITS_AS_PROBS
+        return None, f"your function raised {type(err).__name__}: {err}"
+
+
+def _loss_type_problem(out):
+    """Check the loss is a one-element torch tensor attached to autograd; returns a hint or None."""
+    if not isinstance(out, torch.Tensor):
+        if isinstance(out, (int, float)):
+            return NO_GRAPH
+        return f"return a torch tensor (the loss), got {type(out).__name__}."
+    if out.numel() != 1:
+        return NOT_SCALAR + f" Got shape {tuple(out.shape)}."
+    if not out.requires_grad:
+        return NO_GRAPH
+    return None
+
+
+def _named_loss_mistake(value, want64, candidates: dict, target: str, hints: dict, expected):
+    """Check a wrong loss value against the classic mistakes; returns that mistake's hint or a generic one."""
+    for mistake, formula in candidates.items():
+        if mistake != target:
+            with torch.no_grad():
+                mistake_value = formula(*want64)
+            if torch.isfinite(mistake_value) and _close(value, mistake_value):
+                return hints[mistake]
+    return (f"on a hidden case your loss is {value.item():.6g}, expected {expected.item():.6g}. "
+            f"It should be {hints.get('_target', target)}.")
+
+
+def _loss_value_problem(out, want64, candidates: dict, target: str, hints: dict, extreme: bool):
+    """Check the loss is finite and equals the right answer on one case; returns a hint or None."""
+    expected = candidates[target](*want64)
+    if not torch.isfinite(out).all():
+        if extreme:
+            return UNSTABLE
+        return (LOGITS_AS_PROBS + " (Your loss came out as "
+                f"{out.item()} on logits that include negative numbers.)")
+    if not _close(out.detach().reshape(()), expected):
+        if extreme:
+            return UNSTABLE
+        return _named_loss_mistake(out.detach().reshape(()), want64, candidates, target, hints, expected)
+    return None
+
+
+def _loss_grad_problem(out, inputs, want64, formula, extreme: bool):
+    """Check the loss's gradient with respect to the logits is the right answer's; returns a hint or None."""
+    grads = torch.autograd.grad(out.reshape(()), inputs, allow_unused=True)
+    want = [c.clone().requires_grad_(True) for c in want64]
+    want_grads = torch.autograd.grad(formula(*want), want)
+    for got, exp in zip(grads, want_grads):
+        if got is None or not _close(got, exp):
+            if extreme:
+                return UNSTABLE
+            return ("the value is right but the gradient with respect to the logits is not: "
+                    "do not detach (or use .data on) anything inside the loss.")
+    return None
+
+
+def _loss_case_problem(fn, case, candidates: dict, target: str, hints: dict, extreme: bool):
+    """Check the student's loss on one hidden case (output, value, gradient); returns a hint or None."""
+    inputs = [c.clone().requires_grad_(True) for c in case]
+    out, problem = _call_loss(fn, inputs)
+    problem = problem or _loss_type_problem(out)
+    if problem:
+        return problem
+    want64 = [c.double() for c in case]
+    return (_loss_value_problem(out, want64, candidates, target, hints, extreme)
+            or _loss_grad_problem(out, inputs, want64, candidates[target], extreme))
+
+
+def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inputs: int) -> bool:
+    """Check a student's loss on every hidden case; prints the first problem found, or one line."""
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(my_loss)), got {type(fn).__name__}.")
+    cases = _loss_cases(n_inputs)
+    for i, case in enumerate(cases):
+        problem = _loss_case_problem(fn, case, candidates, target, hints, extreme=i == len(cases) - 1)
+        if problem:
+            return _fail(name, problem)
+    return _ok(name, f"{len(cases)} hidden cases pass (ordinary, confident, near 0/1 and extreme logits).")
+
+
+def check_d_loss(fn) -> bool:
+    """Check ``fn(real_logits, fake_logits) -> loss``: BCE(D(x), 1) + BCE(D(G(z)), 0) on logits.
+
+    Prints a hint naming the mistake (labels, missing term, mean vs sum, sign, probabilities vs
+    logits, numerical stability) and returns ``False``, or prints one line and returns ``True``.
+    """
+    hints = dict(D_HINTS, _target="BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean, from logits")
+    return _check_loss("check_d_loss", fn, D_CANDIDATES, "correct", hints, 2)
+
+
+def check_g_loss(fn, kind: str = "non_saturating") -> bool:
+    """Check ``fn(fake_logits) -> loss``: G's non-saturating loss BCE(D(G(z)), 1) by default,
+    or with ``kind="saturating"`` the minimax loss mean log(1 - D(G(z))).
+
+    Prints a hint naming the mistake (fake label, saturating vs non-saturating, sign, mean vs
+    sum, probabilities vs logits) and returns ``False``, or prints one line and returns ``True``.
+    """
+    if kind not in G_TARGETS:
+        raise ValueError(f"kind must be one of {tuple(G_TARGETS)}, got {kind!r}")
+    hints = dict(G_HINTS, _target=G_TARGETS[kind])
+    return _check_loss("check_g_loss", fn, G_CANDIDATES, kind, hints, 1)
+

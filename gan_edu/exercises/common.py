@@ -1,0 +1,38 @@
+"""What every checker shares: how it answers, and how it calls the student's code.
+
+A checker never raises on a wrong answer: it prints what is wrong and returns ``False``
+(``fail``); on a right answer it prints one line and returns ``True`` (``ok``). A function still
+holding the student edition's stub (``raise NotImplementedError``) gets "not done yet"
+(``not_done``), so the student edition runs top to bottom.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["RTOL", "ATOL", "fail", "ok", "not_done", "close"]
+
+RTOL, ATOL = 1e-4, 1e-5
+NOT_DONE = "not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
+
+
+def fail(name: str, message: str) -> bool:
+    """Print ``name: not yet. <message>`` and return False."""
+    print(f"{name}: not yet. {message[0].upper()}{message[1:]}")
+    return False
+
+
+def ok(name: str, message: str) -> bool:
+    """Print ``name: correct. <message>`` and return True."""
+    print(f"{name}: correct. {message}")
+    return True
+
+
+def not_done(name: str) -> bool:
+    """Print ``name: not done yet ...`` (the stub is still there) and return False."""
+    print(f"{name}: {NOT_DONE}")
+    return False
+
+
+def close(a, b) -> bool:
+    """``a`` and ``b`` equal within the checkers' tolerance, compared in float64."""
+    return bool(torch.allclose(a.double(), b.double(), rtol=RTOL, atol=ATOL))
