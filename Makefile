@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test
+.PHONY: install lab test student
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -18,3 +18,7 @@ lab: install
 
 test: install
 	$(PY) -m pytest
+
+# The student edition: solutions (between nbgrader's ### BEGIN / END SOLUTION) replaced by stubs.
+student:
+	python3 tools/student.py notebooks student/notebooks

@@ -272,3 +272,16 @@ def test_checkers_leave_the_global_rng_alone():
 
 def test_all_public_names():
     assert set(exercises.__all__) == {"check_d_loss", "check_g_loss", "check_train_step"}
+
+
+# ---------------------------------------------------------------------------- the student edition's stub
+def stub(*args):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("check", [check_d_loss, check_g_loss, check_train_step])
+def test_the_stub_is_not_done_yet_not_a_crash(check, capsys):
+    assert check(stub) is False
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "NotImplementedError" in out  # names what to replace

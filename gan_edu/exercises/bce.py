@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .common import close as _close, fail as _fail, not_done, ok as _ok  # noqa: F401
+from .common import close as _close, fail as _fail, ok as _ok, raised
 
 __all__ = ["check_d_loss", "check_g_loss"]
 
@@ -121,7 +121,7 @@ def _call_loss(fn, inputs):
     except Exception as err:  # a student's bug: report it, never raise
         if "between 0 and 1" in str(err):
             return None, LOGITS_AS_PROBS
-        return None, f"your function raised {type(err).__name__}: {err}"
+        return None, raised(err)
 
 
 def _loss_type_problem(out):

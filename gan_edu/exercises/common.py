@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["RTOL", "ATOL", "fail", "ok", "not_done", "close"]
+__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "close"]
 
 RTOL, ATOL = 1e-4, 1e-5
 NOT_DONE = "not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
 
 
 def fail(name: str, message: str) -> bool:
-    """Print ``name: not yet. <message>`` and return False."""
+    """Print ``name: not yet. <message>`` (or "not done yet" for the stub) and return False."""
+    if message == NOT_DONE:
+        return not_done(name)
     print(f"{name}: not yet. {message[0].upper()}{message[1:]}")
     return False
+
+
+def raised(err: Exception) -> str:
+    """What to tell a student whose function raised ``err``: "not done yet" for the stub,
+    else the error in their words."""
+    if isinstance(err, NotImplementedError):
+        return NOT_DONE
+    return f"your function raised {type(err).__name__}: {err}"
 
 
 def ok(name: str, message: str) -> bool:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..nets import MLPDiscriminator, MLPGenerator
 from .bce import G_HINTS
-from .common import fail as _fail, not_done, ok as _ok  # noqa: F401
+from .common import fail as _fail, ok as _ok, raised
 
 __all__ = ["check_train_step"]
 
@@ -122,7 +122,7 @@ def _run_step(fn, G, D, opt_d, opt_g, real):
         with torch.random.fork_rng(devices=[]):
             return fn(G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3)), None
     except Exception as err:  # a student's bug: report it, never raise
-        msg = f"your function raised {type(err).__name__}: {err}"
+        msg = raised(err)
         if "second time" in str(err):
             msg += (" -- D's loss went back through G's graph and freed it. In D's step use "
                     "fake.detach() (or make the fakes under torch.no_grad()).")
