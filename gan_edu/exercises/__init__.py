@@ -3,7 +3,8 @@ r"""Self-check exercises: a student writes a piece of a GAN, a checker tests it 
 One module per notebook's exercises; every checker is importable from here:
 
 - ``bce`` (notebook 02): ``check_d_loss``, ``check_g_loss``;
-- ``steps`` (notebook 03): ``check_train_step``.
+- ``steps`` (notebook 03): ``check_train_step``;
+- ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``.
 
 A checker never raises on a wrong answer: it prints what is wrong, naming the mistake, and
 returns ``False``; on a right answer it prints one line and returns ``True``; on the student
@@ -13,5 +14,7 @@ touch the global random state.
 from . import bce, common, steps
 from .bce import check_d_loss, check_g_loss
 from .steps import check_train_step
+from .dcgan import check_down_block, check_up_block  # notebook 05
 
 __all__ = ["check_d_loss", "check_g_loss", "check_train_step"]
+__all__ += ["check_up_block", "check_down_block"]
