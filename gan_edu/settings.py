@@ -119,6 +119,8 @@ class Switches(_Checked):
     compile: object = option(False, check_compile, live=False, doc="torch.compile both nets (True or a backend)")
     resident_data: bool = option(False, check_flag, live=False, doc="a TensorSampler's data on the device once")
     fused_adam: bool = option(False, check_flag, live=False, doc="Adam's fused update")
+    cuda_graphs: bool = option(False, check_flag, live=False,
+                               doc="record a round as a CUDA graph and replay it (gan_edu.graphs; CUDA GPUs only)")
 
 
 def live_names() -> tuple:

@@ -12,7 +12,10 @@
   small ops per tensor (``torch.optim.Adam(fused=True)``; CPU and CUDA from torch 2.4). Small
   nets, like the MLPs of the 2D tasks, spend much of a step in those small ops.
 
-``GAN(..., amp=, channels_last=, compile=, resident_data=, fused_adam=)`` turns them on.
+- **CUDA graphs**: one training round recorded once and replayed with one call, so the GPU
+  no longer waits for Python to launch each small kernel (``gan_edu.graphs``; CUDA only).
+
+``GAN(..., amp=, channels_last=, compile=, resident_data=, fused_adam=, cuda_graphs=)`` turns them on.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ import warnings
 
 import torch
 from torch import nn
+
+from . import graphs
 
 __all__ = ["AMP_CHOICES", "autocast_dtype", "autocast", "Autocast", "with_autocast", "to_channels_last", "compile_net",
            "compile_available", "channels_last_compiles", "adam", "apply_switches", "best_switches", "steps_per_second"]
@@ -59,10 +64,14 @@ def autocast_dtype(amp, device: torch.device) -> torch.dtype | None:
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
-    """``torch.autocast(device.type, dtype)``, or a no-op context when ``dtype`` is None."""
+    """``torch.autocast(device.type, dtype)``, or a no-op context when ``dtype`` is None.
+
+    Without autocast's cache of cast weights: a CUDA graph cannot record it (``cuda_graphs``),
+    and it lasts one forward pass here (each net's call is its own autocast region), in which
+    each weight is cast once anyway."""
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+    return torch.autocast(torch.device(device).type, dtype=dtype, cache_enabled=False)
 
 
 class Autocast(nn.Module):
@@ -136,18 +145,19 @@ def compile_guard(enabled: bool):
     return dynamo.config.patch(suppress_errors=True)
 
 
-def adam(params, lr: float, betas, fused: bool = False) -> torch.optim.Adam:
+def adam(params, lr: float, betas, fused: bool = False, capturable: bool = False) -> torch.optim.Adam:
     """``torch.optim.Adam(params, lr, betas)``; with ``fused=True`` its fused implementation,
     or (with a warning) the plain one where this torch or device has none (torch < 2.4 on the
-    CPU, for example). Fused or not, the update is Adam's, up to float rounding."""
+    CPU, for example). Fused or not, the update is Adam's, up to float rounding. ``capturable``:
+    the step count kept on the GPU, so a CUDA graph can record the update (``gan_edu.graphs``)."""
     params = list(params)
     if fused:
         try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
         except (RuntimeError, ValueError, TypeError) as err:
             warnings.warn(f"fused Adam is not available here ({err}); using plain Adam",
                           RuntimeWarning, stacklevel=3)
-    return torch.optim.Adam(params, lr=lr, betas=betas)
+    return torch.optim.Adam(params, lr=lr, betas=betas, capturable=capturable)
 
 
 def best_switches(device) -> dict:
@@ -170,7 +180,8 @@ def apply_switches(G: nn.Module, D: nn.Module, switches, device) -> tuple:
     """Apply ``switches`` (``settings.Switches``) to G and D once, when they are built: the
     channels_last memory format and torch.compile in place. Returns (the autocast dtype or None,
     whether channels_last is on, whether the nets are compiled, (G, D) as the training steps
-    call them: under ``Autocast`` when ``amp`` is on)."""
+    call them: under ``Autocast`` when ``amp`` is on, the ``graphs.RoundGraph`` that replays the
+    rounds with ``cuda_graphs`` on a CUDA GPU or None)."""
     dtype = autocast_dtype(switches.amp, device)  # None: float32
     channels_last = switches.channels_last
     if channels_last and switches.compile and not channels_last_compiles(device):
@@ -184,7 +195,8 @@ def apply_switches(G: nn.Module, D: nn.Module, switches, device) -> tuple:
     if switches.compile:
         backend = "inductor" if switches.compile is True else switches.compile
         compiled = compile_net(G, backend) and compile_net(D, backend)
-    return dtype, channels_last, compiled, (with_autocast(G, device, dtype), with_autocast(D, device, dtype))
+    players = (with_autocast(G, device, dtype), with_autocast(D, device, dtype))
+    return dtype, channels_last, compiled, players, graphs.round_graph(switches, device, compiled)
 
 
 def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmup: int = 3) -> float:

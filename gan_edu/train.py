@@ -4,10 +4,11 @@ with the rounds of ``gan_edu.algorithm`` (read that file first: it is Algorithm 
 ``GAN(G, D, **settings)`` takes the settings of ``gan_edu.settings.Settings`` (learning rates,
 loss kind, D and G steps per round, optimizer, noise, update scheme, label smoothing, PacGAN's
 pack, the penalties' weights, the moving average of G) and the speed switches of
-``Switches`` (``amp``, ``channels_last``, ``compile``, ``resident_data``, ``fused_adam``),
-plus ``device``. From the settings it builds the ``algorithm.Rules`` the steps call
-(``options.rules_for``: objective, packing, penalties, NaN guards); the switches are applied
-once, to the nets and the optimizers, when they are built. ``fit`` trains, ``sample`` draws,
+``Switches`` (``amp``, ``channels_last``, ``compile``, ``resident_data``, ``fused_adam``,
+``cuda_graphs``: each round replayed as a CUDA graph, ``gan_edu.graphs``), plus ``device``.
+From the settings it builds the ``algorithm.Rules`` the steps call (``options.rules_for``:
+objective, packing, penalties, NaN guards); the switches are applied once, to the nets, the
+optimizers and the round, when they are built. ``fit`` trains, ``sample`` draws,
 ``configure`` changes settings of a running GAN at the next step boundary, ``save`` / ``load``
 keep everything in one file (``gan_edu.checkpoint``).
 
@@ -128,13 +129,13 @@ class GAN:
 
     Speed switches (``settings.Switches``, ``gan_edu.speed``; off by default): ``amp`` (``False``,
     ``"auto"``: bfloat16 on GPUs that support it, ``True`` / ``"bf16"``), ``channels_last``,
-    ``compile`` (``True`` or a backend name), ``resident_data``, ``fused_adam``. ``device``:
-    ``"auto"`` (cuda, mps, cpu) or a device name.
+    ``compile`` (``True`` or a backend name), ``resident_data``, ``fused_adam``, ``cuda_graphs``
+    (CUDA only; elsewhere a warning, and eager training). ``device``: ``"auto"`` or a device name.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, device="auto", amp=False,
                  channels_last: bool = False, compile=False, resident_data: bool = False,
-                 fused_adam: bool = False, **settings):
+                 fused_adam: bool = False, cuda_graphs: bool = False, **settings):
         self.G, self.D = _check_net("generator", generator), _check_net("discriminator", discriminator)
         self.noise_dim = _noise_dim(generator)
         self.settings_now = Settings(**settings)
@@ -144,7 +145,7 @@ class GAN:
         checks.generator_takes_noise(self.G, self.noise_dim, self.device)
         # the average starts at G's weights; copied before compiling, it is never compiled
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.ema else None
-        self._build_speed(Switches(amp, channels_last, compile, resident_data, fused_adam))
+        self._build_speed(Switches(amp, channels_last, compile, resident_data, fused_adam, cuda_graphs))
         self.opt_d = self._make_optimizer(self.D, self.settings_now.lr_d)
         self.opt_g = self._make_optimizer(self.G, self.settings_now.lr_g)
         self.rng = torch.Generator(self.device)
@@ -168,15 +169,15 @@ class GAN:
 
     # ------------------------------------------------------------------ building
     def _build_speed(self, switches: Switches) -> None:
-        """Apply the speed switches once (``speed.apply_switches``): to the nets, and to the nets
-        as the steps call them (``self.players``: G and D, under autocast with ``amp``)."""
+        """Apply the speed switches once (``speed.apply_switches``): to the nets, to the nets as the
+        steps call them (``players``: autocast), to the round (``round_graph``: CUDA graphs, or None)."""
         built = speed.apply_switches(self.G, self.D, switches, self.device)
-        self.amp_dtype, self.channels_last, self.compiled, self.players = built
+        self.amp_dtype, self.channels_last, self.compiled, self.players, self.round_graph = built
         self.resident_data, self.fused_adam = switches.resident_data, switches.fused_adam
 
     def _make_optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
-            return speed.adam(net.parameters(), lr=lr, betas=self.betas, fused=self.fused_adam)
+            return speed.adam(net.parameters(), lr, self.betas, self.fused_adam, capturable=bool(self.round_graph))
         return torch.optim.SGD(net.parameters(), lr=lr)
 
     # ------------------------------------------------------------------ settings
@@ -194,8 +195,7 @@ class GAN:
 
     def d_labels(self) -> tuple[float, float]:
         """D's targets (real, fake) in effect: (1, 0), or smoothed (``options.smoothed_labels``)."""
-        objective = self.rules.objective
-        return objective.real_label, objective.fake_label
+        return self.rules.objective.real_label, self.rules.objective.fake_label
 
     def set_lr(self, d: float | None = None, g: float | None = None) -> None:
         """Change the learning rates; safe from any thread, applied at the next step boundary."""
@@ -347,6 +347,7 @@ class GAN:
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
         """One round of ``algorithm``'s, then the hooks after it (EMA), then its record."""
         play = simultaneous_round if update == "simultaneous" else alternating_round
+        play = self.round_graph.player(play, self.rng) if self.round_graph else play  # cuda_graphs: captured, replayed
         loss_d, loss_g, real_logits, fake_logits = play(
             *self.players, self.opt_d, self.opt_g, lambda: self._real_batch(sampler, batch_size), batch_size,
             self.noise, d_steps, g_steps, self.rules)
