@@ -50,6 +50,7 @@ class ImageTrainer:
         self.stopped = False      # Stop pressed (foreground mode)
         self.thread = None
         self.mode = "background"  # as play() found it (gan_edu.live_play)
+        self.looping = False      # a foreground play() loop is running
         self._next_draw, self._syncing, self._ui = 0.0, False, None
 
     # ------------------------------------------------------------------ the learning rates
@@ -92,13 +93,16 @@ class ImageTrainer:
     # ------------------------------------------------------------------ training
     def train(self, steps: int | None = None) -> None:
         """``steps`` (default ``self.steps``) more rounds: in a thread (background mode) or in the
-        running ``play()`` cell's loop (foreground); nothing if a training is under way."""
+        running ``play()`` cell's loop (foreground; with no loop running, here and now); nothing
+        if a training is under way."""
         if self.remaining > 0:
             return
         self.remaining = self.steps if steps is None else check_count("steps", steps)
         if self.mode == "background":
             self.thread = threading.Thread(target=self._train_all, daemon=True, name="gan-edu-images")
             self.thread.start()
+        elif not self.looping:  # foreground, called from code after play() ended: train here, now
+            self._train_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the background training ends; False if it still runs after ``timeout`` s."""
@@ -158,11 +162,11 @@ class ImageTrainer:
         self._ui["stop"].layout.display = "" if self.mode == "foreground" else "none"
         if self.mode == "background":
             return None
-        self.stopped = False
+        self.stopped, self.looping = False, True
         try:
             return live_play.run_foreground(self._round, lambda: self.stopped)
         finally:
-            self.remaining = 0
+            self.remaining, self.looping = 0, False
             self.refresh(force=True, message="stopped: run play() again to train more")
 
 

@@ -210,3 +210,13 @@ def steps_per_second(gan, sampler, steps: int = 20, batch_size: int = 128, warmu
     if gan.device.type == "cuda":
         torch.cuda.synchronize()
     return steps / (time.perf_counter() - t)
+
+
+def speed_table(rows) -> str:
+    """``rows`` of (name, batch, rounds per second) as a table with images per second and the
+    ratio to the first row's images per second."""
+    base = rows[0][1] * rows[0][2]
+    lines = [f"{'switch':28s} {'batch':>6s} {'rounds/s':>9s} {'images/s':>9s} {'vs first':>9s}"]
+    for name, batch, rate in rows:
+        lines.append(f"{name:28s} {batch:6d} {rate:9.1f} {rate * batch:9.0f} {rate * batch / base:8.2f}x")
+    return "\n".join(lines)

@@ -88,3 +88,12 @@ def test_foreground_the_cell_trains_until_stop(monkeypatch):
     assert t.play("foreground") == "stopped"
     assert seen == [5] and t.gan.step == 5 and t.gan.lr_g == 1e-3 and t.thread is None
     assert "stopped" in ui["status"].value
+
+
+def test_foreground_train_from_code_after_the_cell_ended_trains_here(monkeypatch):
+    # notebook 05 on Colab: play() returned at Stop, then a cell calls train() and wait()
+    t = make(steps=4)
+    monkeypatch.setattr(live_play, "widget_events", lambda: scripted([t.widget() and t._ui["stop"].click]))
+    t.play("foreground")
+    t.train()
+    assert t.wait() and t.gan.step == 4 and t.thread is None

@@ -253,3 +253,10 @@ def test_steps_per_second_trains_and_times(images):
     gan = digits_gan(**speed.best_switches("cpu"))
     rate = speed.steps_per_second(gan, TensorSampler(images), steps=3, batch_size=16, warmup=1)
     assert rate > 0 and gan.step == 4
+
+
+def test_speed_table_gives_images_per_second_against_the_first_row():
+    from gan_edu.speed import speed_table
+
+    text = speed_table([("all off", 128, 10.0), ("large batch", 512, 5.0)])
+    assert "1280" in text and "2560" in text and "2.00x" in text and text.count("\n") == 2
