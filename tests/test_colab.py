@@ -37,3 +37,19 @@ def test_it_prints_what_it_installed(capsys):
 def test_here_everything_is_installed():
     install, _ = colab.missing()
     assert install == []
+
+
+def test_the_colab_stack_kept_its_pins_after_the_setup_cell():
+    # stacks/build.sh colab installs Colab's pins, then does what the notebooks' setup cell does
+    import subprocess
+    from pathlib import Path
+
+    import pytest
+
+    python = Path(__file__).resolve().parents[1] / ".stacks" / "colab" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("the Colab stack is not built: make stacks")
+    code = ("from importlib.metadata import version as v; "
+            "print(*(v(n) for n in ('ipywidgets', 'ipykernel', 'ipython', 'ipyevents', 'jupyter-ui-poll')))")
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:3] == ["7.7.1", "6.17.1", "7.34.0"] and out[3].startswith("2.") and out[4].startswith("1.0")
