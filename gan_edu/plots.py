@@ -9,7 +9,7 @@ from .checks import check_count
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
-           "plot_discriminator_2d", "plot_coverage", "arrow_lengths",
+           "plot_discriminator_2d", "plot_coverage", "arrow_lengths", "legend_above",
            "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths",
            "plot_value_gap"]
 
@@ -251,6 +251,30 @@ def plot_discriminator_2d(d_grid, lim, real=None, fake=None, arrows_at=None, arr
     return ax
 
 
+def legend_above(ax, ncol: int | None = None, fontsize: float = 8):
+    """Move the legend of ``ax`` out of its data area to just above it, in ``ncol`` columns
+    (default: one row), where it covers no curve or point; the title moves up above it.
+    Returns the new legend (None if ``ax`` had none)."""
+    old = ax.get_legend()
+    if old is None:
+        return None
+    labels = [text.get_text() for text in old.get_texts()]
+    found = {}  # label -> artist, from ax and its twins (the axes at the same place)
+    for other in ax.figure.axes:
+        if other is ax or other.get_position().bounds == ax.get_position().bounds:
+            found.update(zip(*other.get_legend_handles_labels()[::-1]))
+    markerscale = old.markerscale
+    old.remove()
+    legend = ax.legend([found[label] for label in labels], labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                       ncol=len(labels) if ncol is None else ncol, fontsize=fontsize, markerscale=markerscale,
+                       frameon=False, borderaxespad=0.2, borderpad=0.2, handlelength=1.5, handletextpad=0.4,
+                       columnspacing=1.0)
+    fig = ax.figure.figure  # the root figure (ax may be in a subfigure)
+    height = legend.get_window_extent(fig.canvas.get_renderer()).height * 72 / fig.dpi  # in points
+    ax.set_title(ax.get_title(), pad=height + 4)
+    return legend
+
+
 def arrow_lengths(vectors, longest: float) -> np.ndarray:
     """Scale ``vectors`` (n, d) together so that the longest one has length ``longest``."""
     v = torch.as_tensor(vectors).detach().float().cpu().numpy()
@@ -358,15 +382,196 @@ def plot_parameter_paths(paths: dict, ax=None, equilibrium=(0.0, 0.0), xlabel: s
 def plot_value_gap(track: dict, ax=None, title: str = "V(D, G) of the learned D vs the optimal D*"):
     """From a ``metrics.DivergenceTracker(..., with_d=True)``'s ``history``: V(D*, G) =
     -log 4 + 2 JSD (what the optimal D would reach) and V(D, G) of the learned D, both on the
-    grid, with the equilibrium -log 4. The gap V(D*, G) - V(D, G) >= 0 is how far D is from
-    optimal, measured in the game's own currency."""
+    grid, with the equilibrium -log 4. The gap V(D*, G) - V(D, G) >= 0 is how far D is from the
+    optimum *of the grid's smoothed densities* (a D sharper than the smoothing is penalised too)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     steps = np.asarray(track["step"])
     ax.plot(steps, track["v_star"], color="tab:red", label="V(D*, G) = -log 4 + 2 JSD")
     ax.plot(steps, track["v"], color="tab:blue", label="V(D, G), learned D")
-    ax.fill_between(steps, track["v"], track["v_star"], color="tab:gray", alpha=0.25, label="gap: D is not optimal")
+    ax.fill_between(steps, track["v"], track["v_star"], color="tab:gray", alpha=0.25,
+                    label="gap V(D*, G) - V(D, G) on the grid")
     ax.axhline(-np.log(4), color="black", ls=":", lw=1, label="-log 4 (p_g = p_data)")
     ax.set(xlabel="training round", ylabel="value on the grid (nats)", title=title)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the axes, over no curve
     return ax
+
+
+# ---------------------------------------------------------------------------- notebooks 01 and 02: the game on a 1D grid
+__all__ += ["plot_optimal_discriminator_1d", "plot_generator_losses", "plot_generator_objectives",
+            "plot_objective_slices"]
+
+
+def plot_optimal_discriminator_1d(x, p_data, p_g, d_star, title: str = "", axes=None):
+    """Left: p_data, p_g and D*(x) (twin axis). Right: the same densities on a log scale, with the
+    points where p_data = p_g (D* = 1/2) marked: beyond them the other density's tail is larger, so
+    D* goes to 0 (or 1) there even where both densities are too small to see on a linear scale."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
+    x, p_data, p_g = (np.asarray(a, dtype=float) for a in (x, p_data, p_g))
+    plot_density_1d(x, p_data, p_g, d_star, ax=axes[0], title=title, d_label="D*(x)")
+    legend_above(axes[0])
+    axes[1].semilogy(x, p_data, color="black", ls="--", label="p_data")
+    axes[1].semilogy(x, p_g, color="tab:green", label="p_g")
+    positive = np.concatenate([p_data[p_data > 0], p_g[p_g > 0]])
+    axes[1].set_ylim(max(positive.min(), positive.max() * 1e-15) if len(positive) else 1e-15, None)
+    for i, k in enumerate(np.nonzero(np.diff(np.sign(p_data - p_g)))[0]):
+        for ax in axes:
+            ax.axvline(x[k], color="tab:blue", ls=":", lw=1.2, label="p_data = p_g: D* = 1/2" if i == 0 else None)
+    axes[1].set(xlabel="x", ylabel="density (log scale)", title="The same densities on a log scale",
+                xlim=(x[0], x[-1]))
+    axes[1].legend(fontsize=8)
+    legend_above(axes[1])
+    return axes
+
+
+def plot_generator_losses(d, grad, axes=None):
+    """G's two losses per sample against D(G(z)) = ``d`` (saturating log(1 - D), non-saturating -log D),
+    and their gradients ``grad[kind]`` with respect to D's logit; shaded: D(G(z)) < 0.1, D rejects the fakes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    d = torch.as_tensor(d, dtype=torch.float64).detach()
+    dn = d.numpy()
+    axes[0].plot(dn, torch.log1p(-d).numpy(), label="saturating: log(1 - D(G(z)))")
+    axes[0].plot(dn, -torch.log(d).numpy(), label="non-saturating: -log D(G(z))")
+    axes[0].set(xlabel="D(G(z))", ylabel="generator loss (per sample)", title="The two generator losses (G minimises both)")
+    axes[1].plot(dn, np.asarray(grad["saturating"]), label="saturating: -D(G(z))")
+    axes[1].plot(dn, np.asarray(grad["non_saturating"]), label="non-saturating: -(1 - D(G(z)))")
+    axes[1].set(xlabel="D(G(z))", ylabel="d loss / d logit", title="Their gradients with respect to D's logit")
+    for ax in axes:
+        ax.axvspan(0, 0.1, color="tab:red", alpha=0.1, label="D(G(z)) < 0.1: D rejects the fakes")
+        ax.legend(fontsize=8)
+        legend_above(ax, ncol=2)
+    return axes
+
+
+def plot_generator_objectives(mus, stds, surface: dict, data=(4.0, 0.5), axes=None):
+    """G's objective against D* for every p_g = N(mu, s²) of a grid (``surface[kind]``: rows s, columns mu),
+    the saturating one on a linear colour scale, the non-saturating one on a log10 scale; the grid's
+    argmin (star) and p_data (cross) marked; one legend below both panels."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    titles = {"saturating": ("saturating: E_pg log(1 - D*) = KL(p_g || m) - log 2", "objective"),
+              "non_saturating": ("non-saturating: E_pg[-log D*], log colour scale", "log10 objective")}
+    for ax, kind in zip(axes, ("saturating", "non_saturating")):
+        values = np.asarray(surface[kind], dtype=float)
+        cs = ax.contourf(mus, stds, values if kind == "saturating" else np.log10(values), levels=30, cmap="viridis")
+        ax.figure.colorbar(cs, ax=ax, label=titles[kind][1])
+        i, j = np.unravel_index(np.argmin(values), values.shape)
+        ax.plot(mus[j], stds[i], "r*", ms=14, label="argmin on the grid")
+        ax.plot(*data, marker="X", color="white", mec="black", ms=11, ls="none",
+                label=f"p_data = N({data[0]:g}, {data[1]:g}²)")
+        ax.set(xlabel="mean μ of p_g", ylabel="std s of p_g", title=titles[kind][0])
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, bbox_to_anchor=(0.5, -0.08))
+    return axes
+
+
+def plot_objective_slices(mus, stds, surface: dict, at, axes=None):
+    """Two slices of ``surface`` (as in ``plot_generator_objectives``) through the grid point ``at`` =
+    (row, column): along mu (top left, log y axis: its 0 at the minimum lies off the axis) and along s
+    (top right), each shifted to 0 at its minimum, with their slopes (bottom). The saturating objective
+    KL(p_g || m) - log 2 never rises more than log 2 above its minimum -log 2 (dotted line, top left)."""
+    if axes is None:
+        _, axes = plt.subplots(2, 2, figsize=(12, 7), sharex="col", layout="constrained")
+    i0, j0 = at
+    for col, (grid, name, take) in enumerate([(mus, "mean μ of p_g", lambda v: v[i0, :]),
+                                              (stds, "std s of p_g", lambda v: v[:, j0])]):
+        for kind in ("saturating", "non_saturating"):
+            curve = take(np.asarray(surface[kind], dtype=float))
+            axes[0, col].plot(grid, curve - curve.min(), label=kind.replace("_", "-"))
+            axes[1, col].plot(grid, np.gradient(curve, grid), label=kind.replace("_", "-"))
+        fixed = f"s = {stds[i0]:g}" if col == 0 else f"μ = {mus[j0]:g}"
+        axes[0, col].set(ylabel="objective - its minimum", title=f"G's objective against D*, along {name} ({fixed})")
+        axes[1, col].set(xlabel=f"{name} ({fixed})", ylabel="slope", title="its derivative: what a gradient step follows")
+        axes[1, col].axhline(0, color="gray", lw=0.8)
+        for ax in axes[:, col]:
+            ax.axvline(grid[j0] if col == 0 else grid[i0], color="black", ls=":", lw=1)
+    axes[0, 0].axhline(np.log(2), color="tab:blue", ls=":", lw=1, label="log 2: the most the saturating one rises")
+    axes[0, 0].set_yscale("log")
+    axes[0, 0].set_ylim(1e-3, None)
+    axes[0, 0].set_ylabel("objective - its minimum (log scale)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    axes[0, 0].figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, -0.05))
+    return axes
+
+
+# ---------------------------------------------------------------------------- notebook 03: runs of one 1D GAN side by side
+__all__ += ["plot_runs_1d"]
+
+RUN_PANELS = (("loss_d", "D's loss", "D's loss, BCE(D(x), 1) + BCE(D(G(z)), 0)"),
+              ("d_fake", "mean D(G(z))", "How much D believes the fakes"),
+              ("grad_g", "norm of G's gradient (log scale)", "The gradient that reaches G"),
+              ("g_mean", "mean of G(z)", "Where the samples are"))
+
+
+def _run_samples(ax, runs: dict, data, bins: int):
+    """Each run's final ``samples`` as a histogram over ``data``'s density (a wide enough x range)."""
+    samples = {name: torch.as_tensor(run["samples"]).detach().float().cpu().numpy().ravel() for name, run in runs.items()}
+    lo = min(min(s.min() for s in samples.values()), data.mean - 4 * data.std) - 0.5
+    hi = max(max(s.max() for s in samples.values()), data.mean + 4 * data.std) + 0.5
+    x = np.linspace(lo, hi, 400)
+    ax.plot(x, data.density(x), color="black", ls="--", lw=1.2, label="data: p_data, its mean")
+    for i, s in enumerate(samples.values()):
+        ax.hist(s, bins=bins, range=(lo, hi), density=True, histtype="stepfilled", alpha=0.4, color=f"C{i}",
+                edgecolor=f"C{i}")
+    rounds = len(next(iter(runs.values()))["loss_d"])
+    ax.set(xlabel="x", ylabel="density", xlim=(lo, hi), title=f"G's samples after {rounds} rounds, over p_data")
+
+
+def plot_runs_1d(runs: dict, data, title: str = "", bins: int = 80):
+    """Runs of one 1D GAN side by side, a colour each: D's loss, the mean D(G(z)), the norm of G's
+    gradient (log scale), the mean of G(z) against the data's, and the final samples over p_data.
+
+    ``runs``: name -> per-round lists ``loss_d``, ``d_fake``, ``grad_g``, ``g_mean`` and the final
+    ``samples`` (n, 1); ``data``: the sampler (``mean``, ``std``, ``density``). One legend, above
+    the panels, so that it covers no curve. Returns the five axes."""
+    fig = plt.figure(figsize=(15, 7.4))
+    grid = fig.add_gridspec(2, 3)
+    axes = [fig.add_subplot(grid[0, i]) for i in range(3)] + [fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1:])]
+    for ax, (key, ylabel, panel_title) in zip(axes, RUN_PANELS):
+        for i, (name, run) in enumerate(runs.items()):
+            ax.plot(run[key], color=f"C{i}", lw=1, label=name)
+        ax.set(xlabel="training round", ylabel=ylabel, title=panel_title)
+    axes[1].axhline(0.5, color="gray", ls=":", lw=1, label="D = 1/2")
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[2].set_yscale("log")
+    axes[3].axhline(data.mean, color="black", ls="--", lw=1.2)
+    _run_samples(axes[4], runs, data, bins)
+    handles, labels = axes[1].get_legend_handles_labels()
+    handles, labels = handles + axes[4].get_lines()[:1], labels + [axes[4].get_lines()[0].get_label()]
+    fig.suptitle(title)
+    fig.legend(handles, labels, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 0.955))
+    fig.tight_layout(rect=(0, 0, 1, 0.925))
+    return axes
+
+
+def plot_label_histogram(real_hist: dict, fake_hist: dict, ax=None):
+    """Mode coverage of digits: the share of each label (0-9, by the digit classifier) among real
+    and generated images, beside the uniform 1/10; ``*_hist`` from ``metrics.digit_label_histogram``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    digits = np.arange(10)
+    ax.bar(digits - 0.2, real_hist["fractions"], width=0.4, label="real test digits", color="gray")
+    ax.bar(digits + 0.2, fake_hist["fractions"], width=0.4, label="generated", color="tab:green")
+    ax.axhline(0.1, color="black", ls=":", label="uniform 1/10")
+    ax.set(xticks=digits, xlabel="digit (the classifier's label)", ylabel="fraction of images",
+           title=f"Mode coverage: {fake_hist['modes']}/10 digits drawn, "
+                 f"KL(labels || uniform) = {fake_hist['kl_uniform']:.3f}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, over none
+    return ax
+
+
+def show_sweep(images: torch.Tensor, titles, nrow: int = 8):
+    """One image grid per GAN of a sweep: ``images`` (N, n, c, h, w), one title each."""
+    n = len(images)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 1.2 + 1.0 * rows * len(images[0]) / nrow),
+                             squeeze=False, layout="constrained")
+    for ax, batch, title in zip(axes.flat, images, titles):
+        show_images(batch, nrow=nrow, ax=ax, title=title)
+        ax.title.set_fontsize(9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    return fig

@@ -1,4 +1,5 @@
 """gan_edu.exercises: the checkers accept right answers and name the mistake in wrong ones."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -32,9 +33,6 @@ WRONG_D = {
     "real labelled fake": (lambda r, f: bce_logits(r, torch.zeros_like(r)) + bce_logits(f, torch.zeros_like(f)),
                            "real data got the fake label"),
     "missing fake term": (lambda r, f: bce_logits(r, torch.ones_like(r)), "Missing term"),
-    "one BCE over the concatenated batch": (
-        lambda r, f: bce_logits(torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
-        "factor 2"),
     "sum": (lambda r, f: bce_logits(r, torch.ones_like(r), reduction="sum")
             + bce_logits(f, torch.zeros_like(f), reduction="sum"), "do not sum"),
     "V instead of -V": (lambda r, f: -d_softplus(r, f), "Wrong sign"),
@@ -67,6 +65,64 @@ def test_check_d_loss_names_the_mistake(mistake, capsys):
     assert check_d_loss(fn) is False
     out = capsys.readouterr().out
     assert "not yet" in out and hint in out, out
+
+
+HALVED_D = {  # the halved convention of d2l and deeplearning.ai: right, with a note
+    "halved sum of the two BCEs": lambda r, f: d_with_labels(r, f) / 2,
+    "one BCE over the concatenated batch": lambda r, f: bce_logits(
+        torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
+    "halved softplus form": lambda r, f: d_softplus(r, f) / 2,
+}
+
+
+@pytest.mark.parametrize("form", list(HALVED_D))
+def test_check_d_loss_accepts_the_halved_convention_with_a_note(form, capsys):
+    assert check_d_loss(HALVED_D[form]) is True
+    out = capsys.readouterr().out
+    assert "check_d_loss: correct." in out and "halved convention of d2l and deeplearning.ai" in out, out
+    assert out.count("\n") == 1  # one line
+
+
+def test_the_summed_convention_gets_no_note(capsys):
+    assert check_d_loss(d_with_labels) is True
+    assert "Note" not in capsys.readouterr().out
+
+
+HALVED_WRONG = {
+    "halved, swapped labels": (lambda r, f: d_with_labels(-r, -f) / 2, "expected"),
+    "halved, unstable": (lambda r, f: (-torch.log(torch.sigmoid(r)).mean()
+                                       - torch.log(1 - torch.sigmoid(f)).mean()) / 2, "not numerically stable"),
+    "halved, detached fake term": (lambda r, f: (F.softplus(-r).mean() + F.softplus(f.detach()).mean()) / 2,
+                                   "gradient with respect to the logits is not"),
+    "halved on some cases only": (lambda r, f: d_softplus(r, f) / (2 if r.shape[0] == 64 else 1),
+                                  "summed form on some hidden cases and the halved one on others"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(HALVED_WRONG))
+def test_mistakes_in_the_halved_convention_are_still_caught(mistake, capsys):
+    fn, hint = HALVED_WRONG[mistake]
+    assert check_d_loss(fn) is False
+    out = capsys.readouterr().out
+    assert "not yet" in out and hint in out, out
+
+
+TORCH_SLIPS = {  # PyTorch's errors, translated into what the student did
+    "labels of shape (n,)": (lambda r, f: bce_logits(r, torch.ones(r.shape[0])) + bce_logits(f, torch.zeros_like(f)),
+                             "do not have the logits' shape"),
+    "integer labels": (lambda r, f: bce_logits(r, torch.ones_like(r, dtype=torch.long))
+                       + bce_logits(f, torch.zeros_like(f)), "labels are integers"),
+    "a number as the label": (lambda r, f: bce_logits(r, 1.0) + bce_logits(f, 0.0), "not a number"),
+    "numpy on tensors": (lambda r, f: torch.as_tensor(np.log1p(np.exp(-r)).mean()), "NumPy function"),
+}
+
+
+@pytest.mark.parametrize("slip", list(TORCH_SLIPS))
+def test_check_d_loss_translates_pytorch_errors(slip, capsys):
+    fn, hint = TORCH_SLIPS[slip]
+    assert check_d_loss(fn) is False
+    out = capsys.readouterr().out
+    assert "raised" in out and hint in out, out
 
 
 def test_check_d_loss_generic_message_for_unknown_mistake(capsys):
@@ -271,7 +327,8 @@ def test_checkers_leave_the_global_rng_alone():
 
 
 def test_all_public_names():
-    assert set(exercises.__all__) == {"check_d_loss", "check_g_loss", "check_train_step"}
+    assert {"check_d_loss", "check_g_loss", "check_train_step"} <= set(exercises.__all__)
+    assert all(callable(getattr(exercises, name)) for name in exercises.__all__)
 
 
 # ---------------------------------------------------------------------------- the student edition's stub

@@ -207,3 +207,109 @@ def test_value_gap_plots_both_values():
     assert lines["V(D, G), learned D"] == [-2.0, -1.5] and lines["V(D*, G) = -log 4 + 2 JSD"] == [-1.0, -1.2]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------- notebooks 01 and 02: the game on a 1D grid
+def _above(legend, ax):
+    """The legend lies wholly above the axes' data area (it covers no curve)."""
+    ax.figure.canvas.draw()
+    return legend.get_window_extent().y0 >= ax.get_window_extent().y1 - 1
+
+
+def _grid_densities():
+    x = np.linspace(-1, 9, 401)
+    return x, data.Gaussian1D(4.0, 0.5).density(x), data.Gaussian1D(2.5, 1.0).density(x)
+
+
+def test_optimal_discriminator_figure_shows_the_tails_on_a_log_scale():
+    x, p_data, p_g = _grid_densities()
+    d_star = ge.losses.optimal_discriminator(p_data, p_g)
+    axes = plots.plot_optimal_discriminator_1d(x, p_data, p_g, d_star, title="D*")
+    assert axes[1].get_yscale() == "log" and axes[1].get_ylabel() and axes[0].get_title() == "D*"
+    crossings = [line.get_xdata()[0] for line in axes[1].get_lines() if line.get_linestyle() == ":"]
+    assert len(crossings) == 2 and abs(crossings[0] - 3.29) < 0.05 and abs(crossings[1] - 5.71) < 0.05
+    assert all(_above(ax.get_legend(), ax) for ax in axes)
+    plt.close("all")
+
+
+def test_generator_losses_figure_draws_both_losses_and_gradients():
+    d = torch.linspace(0.01, 0.99, 99, dtype=torch.float64)
+    axes = plots.plot_generator_losses(d, {"saturating": -d, "non_saturating": -(1 - d)})
+    sat, ns = axes[0].get_lines()[:2]
+    assert np.allclose(sat.get_ydata(), np.log1p(-d.numpy())) and np.allclose(ns.get_ydata(), -np.log(d.numpy()))
+    assert np.allclose(axes[1].get_lines()[0].get_ydata(), -d.numpy())
+    assert all(_above(ax.get_legend(), ax) and ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+    plt.close("all")
+
+
+def _surface():
+    x = np.linspace(-12, 20, 1601)
+    p_data = data.Gaussian1D(4.0, 0.5).density(x)
+    mus, stds = np.round(np.arange(2.0, 6.01, 0.5), 6), np.round(np.arange(0.25, 1.01, 0.25), 6)
+    surface = {kind: np.array([[ge.losses.optimal_generator_objective(p_data, data.Gaussian1D(m, s).density(x),
+                                                                     x[1] - x[0], kind) for m in mus] for s in stds])
+               for kind in ("saturating", "non_saturating")}
+    return mus, stds, surface
+
+
+def test_generator_objectives_colourbars_do_not_cover_the_next_panel():
+    mus, stds, surface = _surface()
+    axes = plots.plot_generator_objectives(mus, stds, surface)
+    fig = axes[0].figure
+    fig.canvas.draw()
+    colourbars = [ax for ax in fig.axes if ax not in axes]
+    assert [cb.get_ylabel() for cb in colourbars] == ["objective", "log10 objective"]
+    renderer = fig.canvas.get_renderer()
+    left_label = colourbars[0].yaxis.label.get_window_extent(renderer)
+    right_label = axes[1].yaxis.label.get_window_extent(renderer)
+    assert left_label.x1 < right_label.x0  # the issue's figure: the two labels sat on each other
+    star = [line for line in axes[0].get_lines() if line.get_marker() == "*"][0]
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (4.0, 0.5)
+    assert len(fig.legends) == 1 and axes[0].get_legend() is None
+    plt.close("all")
+
+
+def test_objective_slices_use_a_log_axis_not_symlog():
+    mus, stds, surface = _surface()
+    at = np.unravel_index(np.argmin(surface["saturating"]), surface["saturating"].shape)
+    axes = plots.plot_objective_slices(mus, stds, surface, at)
+    assert axes[0, 0].get_yscale() == "log" and axes[0, 1].get_yscale() == "linear"
+    sat = axes[0, 0].get_lines()[0].get_ydata()
+    assert sat.min() == 0 and sat.max() <= math.log(2)  # KL(p_g || m) - log 2 rises at most log 2
+    assert all(ax.get_title() and ax.get_ylabel() for ax in axes.flat) and len(axes[0, 0].figure.legends) == 1
+    plt.close("all")
+
+
+def test_label_histogram_and_sweep_figures():
+    import matplotlib.pyplot as plt
+    import torch
+
+    from gan_edu import plots
+
+    hist = {"fractions": [0.1] * 10, "modes": 10, "kl_uniform": 0.0}
+    ax = plots.plot_label_histogram(hist, dict(hist, modes=9, kl_uniform=0.05))
+    assert "9/10 digits" in ax.get_title() and ax.get_legend() is not None
+    plt.close(ax.figure)
+    fig = plots.show_sweep(torch.zeros(5, 8, 1, 8, 8), [f"lr {i}" for i in range(5)])
+    assert [a.get_title() for a in fig.axes[:5]] == [f"lr {i}" for i in range(5)] and not fig.axes[5].axison
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- notebook 03: runs side by side
+def test_plot_runs_1d_draws_every_run_in_five_labelled_panels_with_one_legend_outside():
+    rounds = 20
+    runs = {name: dict(loss_d=np.linspace(1.3, 0.1, rounds).tolist(), d_fake=[0.4] * rounds,
+                       grad_g=np.geomspace(1, 1e-3, rounds).tolist(), g_mean=np.linspace(0, k, rounds).tolist(),
+                       samples=torch.randn(100, 1) + k)
+            for k, name in enumerate(["right", "wrong", "saturating"])}
+    axes = plots.plot_runs_1d(runs, data.Gaussian1D(), title="three runs")
+    fig = axes[0].figure
+    assert len(axes) == 5 and all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in axes)
+    assert all(len(ax.get_lines()) >= 3 for ax in axes[:4])          # one curve per run
+    assert len(axes[4].patches) > 0 and axes[2].get_yscale() == "log"
+    assert not any(ax.get_legend() for ax in axes) and len(fig.legends) == 1  # one legend, in the figure
+    legend_box = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
+    assert all(legend_box.y0 >= ax.get_window_extent().y1 - 1 for ax in axes)  # above every panel
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:3] == list(runs) and "D = 1/2" in labels
+    plt.close(fig)

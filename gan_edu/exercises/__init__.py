@@ -2,9 +2,13 @@ r"""Self-check exercises: a student writes a piece of a GAN, a checker tests it 
 
 One module per notebook's exercises; every checker is importable from here:
 
+- ``game`` (notebook 01): ``check_value_function``, ``check_d_star``;
 - ``bce`` (notebook 02): ``check_d_loss``, ``check_g_loss``;
-- ``steps`` (notebook 03): ``check_train_step``;
-- ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``.
+- ``mlp`` and ``steps`` (notebook 03): ``check_mlp_nets``; ``check_d_step``, ``check_g_step``, ``check_train_step``;
+- ``live`` (notebook 04): ``check_strong_d_settings``, ``check_push_ratio``;
+- ``divergence`` (notebook 07): ``check_kl``, ``check_js``;
+- ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``;
+- ``fixes`` (notebook 06): ``check_pack``, ``check_r1_penalty``.
 
 A checker never raises on a wrong answer: it prints what is wrong, naming the mistake, and
 returns ``False``; on a right answer it prints one line and returns ``True``; on the student
@@ -13,8 +17,19 @@ touch the global random state.
 """
 from . import bce, common, steps
 from .bce import check_d_loss, check_g_loss
-from .steps import check_train_step
+from . import mlp  # notebook 03
+from .mlp import check_mlp_nets  # notebook 03
+from .steps import check_d_step, check_g_step, check_train_step  # notebook 03
+from . import divergence, live
+from .divergence import check_js, check_kl
+from .live import check_push_ratio, check_strong_d_settings
+from .game import check_d_star, check_value_function  # notebook 01
 from .dcgan import check_down_block, check_up_block  # notebook 05
+from .fixes import check_pack, check_r1_penalty  # notebook 06
 
 __all__ = ["check_d_loss", "check_g_loss", "check_train_step"]
+__all__ += ["check_strong_d_settings", "check_push_ratio", "check_kl", "check_js"]
 __all__ += ["check_up_block", "check_down_block"]
+__all__ += ["check_value_function", "check_d_star"]  # notebook 01
+__all__ += ["check_mlp_nets", "check_d_step", "check_g_step"]  # notebook 03
+__all__ += ["check_pack", "check_r1_penalty"]  # notebook 06

@@ -1,7 +1,9 @@
 r"""Notebook 02's exercises: D's and G's losses as binary cross-entropy, from logits.
 
 - ``check_d_loss(fn)``: ``fn(real_logits, fake_logits)`` must return D's loss
-  BCE(D(x), 1) + BCE(D(G(z)), 0) (the batch mean of each term, summed), from *logits*.
+  BCE(D(x), 1) + BCE(D(G(z)), 0) (the batch mean of each term, summed), from *logits*; the halved
+  convention of d2l and deeplearning.ai, (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2, is accepted too,
+  with a note on the convention.
 - ``check_g_loss(fn)``: ``fn(fake_logits)`` must return G's non-saturating loss
   BCE(D(G(z)), 1) = -mean log D(G(z)) (or, with ``kind="saturating"``, mean log(1 - D(G(z)))).
 
@@ -13,9 +15,49 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .common import close as _close, fail as _fail, ok as _ok, raised
+from .common import NOT_DONE, close as _close, fail as _fail, ok as _ok, raised
 
-__all__ = ["check_d_loss", "check_g_loss"]
+__all__ = ["check_d_loss", "check_g_loss", "explain_error"]
+
+
+# --------------------------------------------------------------------------- PyTorch's errors, in a student's words
+TORCH_ERRORS = (  # (a piece of PyTorch's message, what the student's code usually did)
+    ("must be the same as input size", "your labels do not have the logits' shape (torch.ones(n) for logits of "
+     "shape (n, 1), say): make them with torch.ones_like(logits) / torch.zeros_like(logits)."),
+    ("different to the input size", "your labels do not have the input's shape (torch.ones(n) for an input of "
+     "shape (n, 1), say): make them with torch.ones_like(...) / torch.zeros_like(...)."),
+    ("object has no attribute 'size'", "the labels must be a tensor shaped like the logits "
+     "(torch.ones_like(logits)), not a number."),
+    ("desired output type Long", "your labels are integers (dtype long): BCE needs float labels, "
+     "e.g. torch.ones_like(logits)."),
+    ("Found dtype Long", "your labels are integers (dtype long): BCE needs float labels, e.g. torch.ones_like(p)."),
+    ("Found dtype Double but expected Float", "you mixed float64 and float32 tensors (labels made from NumPy or "
+     "with dtype=torch.float64?): make the labels with torch.ones_like(...) so that they match."),
+    ("must match the size of tensor b", "you combined two tensors of different sizes elementwise (the real and the "
+     "fake batch need not have the same size): take each batch's mean first, then combine the means."),
+    ("shapes cannot be multiplied", "@ (or torch.mm) is a matrix product: for one value per sample use "
+     "elementwise operations (*, +) and then .mean()."),
+    ("Can't call numpy() on Tensor that requires grad", "you used a NumPy function (np.log, np.mean, ...) on a "
+     "torch tensor: use torch's (torch.log, .mean()), which keep autograd's graph."),
+    ("only one element tensors can be converted to Python scalars", "math.log (or float()) takes one number: use "
+     "torch.log on a tensor."),
+    ("leaf Variable that requires grad is being used in an in-place operation", "you changed an input in place "
+     "(clamp_, +=, ...): compute a new tensor instead (torch.clamp(x, ...), x = x + ...)."),
+    ("must be Tensor, not numpy.ndarray", "you called a torch function on a NumPy array: use NumPy's "
+     "(np.log, ...) on arrays, or convert with torch.as_tensor first."),
+)
+
+
+def explain_error(err: Exception) -> str:
+    """What to tell a student whose function raised ``err``: "not done yet" for the stub, else the error
+    followed by what it usually means in a student's code (a shape, dtype or autograd slip)."""
+    message = raised(err)
+    if message == NOT_DONE:
+        return message
+    for pattern, meaning in TORCH_ERRORS:
+        if pattern in str(err):
+            return f"{message} -- {meaning}"
+    return message
 
 
 # --------------------------------------------------------------------------- hints
@@ -42,8 +84,10 @@ D_HINTS = {
                  "real label 1: BCE(D(x), 1)."),
     "real_only": "Missing term: D's loss has two terms, BCE(D(x), 1) on real data plus BCE(D(G(z)), 0) on fakes.",
     "fake_only": "Missing term: D's loss has two terms, BCE(D(x), 1) on real data plus BCE(D(G(z)), 0) on fakes.",
-    "half": ("Off by a factor 2: D's loss is the *sum* BCE(D(x), 1) + BCE(D(G(z)), 0) = -V(D,G), not "
-             "their average (one BCE over the concatenated batch averages them)."),
+    "correct": ("Your loss is the summed form on some hidden cases and the halved one on others: pick one, "
+                "BCE(D(x), 1) + BCE(D(G(z)), 0) (or that divided by 2)."),
+    "half": ("Your loss is the halved form on some hidden cases and the summed one on others: pick one, "
+             "BCE(D(x), 1) + BCE(D(G(z)), 0) (or that divided by 2)."),
     "sum": SUM_NOT_MEAN,
     "negated": ("Wrong sign: you returned V(D,G), which D maximises. A loss is minimised: return "
                 "-V(D,G) = BCE(D(x), 1) + BCE(D(G(z)), 0)."),
@@ -121,7 +165,7 @@ def _call_loss(fn, inputs):
     except Exception as err:  # a student's bug: report it, never raise
         if "between 0 and 1" in str(err):
             return None, LOGITS_AS_PROBS
-        return None, raised(err)
+        return None, explain_error(err)
 
 
 def _loss_type_problem(out):
@@ -190,8 +234,9 @@ def _loss_case_problem(fn, case, candidates: dict, target: str, hints: dict, ext
             or _loss_grad_problem(out, inputs, want64, candidates[target], extreme))
 
 
-def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inputs: int) -> bool:
-    """Check a student's loss on every hidden case; prints the first problem found, or one line."""
+def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inputs: int, note: str = "") -> bool:
+    """Check a student's loss on every hidden case; prints the first problem found, or one line
+    (followed by ``note``)."""
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(my_loss)), got {type(fn).__name__}.")
     cases = _loss_cases(n_inputs)
@@ -199,17 +244,41 @@ def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inp
         problem = _loss_case_problem(fn, case, candidates, target, hints, extreme=i == len(cases) - 1)
         if problem:
             return _fail(name, problem)
-    return _ok(name, f"{len(cases)} hidden cases pass (ordinary, confident, near 0/1 and extreme logits).")
+    return _ok(name, f"{len(cases)} hidden cases pass (ordinary, confident, near 0/1 and extreme logits).{note}")
+
+
+HALF_NOTE = (" Note: this is the halved convention of d2l and deeplearning.ai, (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2 "
+             "= -V/2 (one BCE over the real and fake batches put together is the same when they have the same "
+             "size). Same minimiser, half the gradient (SGD's steps halve, Adam's do not change); this course "
+             "uses the sum, -V.")
+
+
+def _d_convention(fn) -> str:
+    """Which accepted form of D's loss ``fn`` computes on the first hidden case: "half" when its value
+    is the halved sum, else "correct" (the sum; every other answer is then compared with that)."""
+    case = _loss_cases(2)[0]
+    try:
+        with torch.random.fork_rng(devices=[]):  # a student's code that draws numbers leaves the RNG alone
+            value = torch.as_tensor(fn(*[c.clone() for c in case])).detach().double().reshape(())
+    except Exception:  # a student's bug: the full check reports it
+        return "correct"
+    want64 = [c.double() for c in case]
+    half = _close(value, D_CANDIDATES["half"](*want64)) and not _close(value, D_CANDIDATES["correct"](*want64))
+    return "half" if half else "correct"
 
 
 def check_d_loss(fn) -> bool:
     """Check ``fn(real_logits, fake_logits) -> loss``: BCE(D(x), 1) + BCE(D(G(z)), 0) on logits.
 
-    Prints a hint naming the mistake (labels, missing term, mean vs sum, sign, probabilities vs
-    logits, numerical stability) and returns ``False``, or prints one line and returns ``True``.
+    The halved convention (d2l, deeplearning.ai), (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2, is right
+    too: the line then adds a note on the convention. Prints a hint naming the mistake (labels,
+    missing term, mean vs sum, sign, probabilities vs logits, numerical stability, the labels'
+    shape or dtype) and returns ``False``, or prints one line and returns ``True``.
     """
-    hints = dict(D_HINTS, _target="BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean, from logits")
-    return _check_loss("check_d_loss", fn, D_CANDIDATES, "correct", hints, 2)
+    target = _d_convention(fn) if callable(fn) else "correct"
+    form = "BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean, from logits"
+    hints = dict(D_HINTS, _target=form if target == "correct" else f"({form}) / 2")
+    return _check_loss("check_d_loss", fn, D_CANDIDATES, target, hints, 2, HALF_NOTE if target == "half" else "")
 
 
 def check_g_loss(fn, kind: str = "non_saturating") -> bool:

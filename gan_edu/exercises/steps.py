@@ -1,38 +1,398 @@
-r"""Notebook 03's exercises: one round of Algorithm 1, written by the student.
+r"""Notebook 03's exercises: the two steps of Algorithm 1, written by the student (the two players,
+``check_mlp_nets``, are in ``mlp``).
 
-- ``check_train_step(fn)``: ``fn(G, D, opt_d, opt_g, real, noise)`` must do one round of
-  Algorithm 1 (a D step with G kept out of backpropagation, then a G step with the real
-  label) and return ``(loss_d, loss_g)``.
+- ``check_d_step(fn)``: ``fn(G, D, opt_d, real, noise)`` must do Step 1, one update of D on the
+  real batch (label 1) and fakes from ``noise(n)`` (label 0), with G kept out of
+  backpropagation, and return D's loss (as ``gan_edu.algorithm.d_step``).
+- ``check_g_step(fn)``: ``fn(G, D, opt_g, batch_size, noise)`` must do Step 2, one update of G
+  through D on ``batch_size`` fresh fakes with the *real* label, and return G's loss (as
+  ``gan_edu.algorithm.g_step``).
+- ``check_train_step(fn)``: ``fn(G, D, opt_d, opt_g, real, noise)``, a whole round: Step 1 then
+  Step 2, returning ``(loss_d, loss_g)``.
+
+The step checkers run the student's step on small nets whose ``.grad`` hold leftovers of a
+"previous step", with SGD (so the size of a gradient shows in the weights), then replay the right
+step and the classic mistakes from the same start and say which one the weights match.
 """
 from __future__ import annotations
 
 import math
+import operator
 
 import torch
 import torch.nn.functional as F
 
 from ..nets import MLPDiscriminator, MLPGenerator
-from .bce import G_HINTS
-from .common import fail as _fail, ok as _ok, raised
+from .common import NOT_DONE, fail as _fail, ok as _ok, raised
 
-__all__ = ["check_train_step"]
+__all__ = ["check_d_step", "check_g_step", "check_train_step"]
 
 
 def _sp(x):
     return F.softplus(x)
 
 
-# --------------------------------------------------------------------------- one training step
+# --------------------------------------------------------------------------- the noise, PyTorch's errors
 class _Noise:
-    """noise(n): n draws of N(0, I) from a private seeded generator (the same for every replay)."""
+    """noise(n): n draws of N(0, I) from a private seeded generator (the same for every replay);
+    remembers the n of each call."""
 
     def __init__(self, dim: int, seed: int):
-        self.dim, self.g = dim, torch.Generator().manual_seed(seed)
+        self.dim, self.g, self.calls = dim, torch.Generator().manual_seed(seed), []
 
-    def __call__(self, n: int) -> torch.Tensor:
+    def __call__(self, n) -> torch.Tensor:
+        try:
+            n = operator.index(n)
+        except TypeError:
+            raise TypeError(f"noise(n) takes the number of samples n, an int (it returns a tensor of shape "
+                            f"(n, {self.dim})); got {n!r}") from None
+        self.calls.append(n)
         return torch.randn(n, self.dim, generator=self.g)
 
 
+BACKWARD_TWICE = ("D's loss went back through G's graph and freed it. In D's step use fake.detach() "
+                  "(or make the fakes under torch.no_grad()).")
+NO_PATH = {"D": ("D's loss has no path to D's weights: only G's forward pass goes under torch.no_grad() "
+                 "(or is detached), not D(real) or D(fake)."),
+           "G": ("G's loss has no path to G's weights: in G's step do not make the fakes under "
+                 "torch.no_grad() or detach() them; G's gradient flows back through D into G."),
+           "round": ("the loss you called backward() on has no path to any weight: in G's step do not "
+                     "detach the fakes, G's loss must reach G.")}
+LOGITS_AS_PROBS = ("you treated D's logits as probabilities (F.binary_cross_entropy, or torch.log, on D's "
+                   "output). D returns logits, any real number: use F.binary_cross_entropy_with_logits, which "
+                   "applies the sigmoid inside, stably.")
+TORCH_ERRORS = (  # (a piece of PyTorch's message, what the student did)
+    ("second time", BACKWARD_TWICE),
+    ("does not require grad", NO_PATH),
+    ("must be the same as input size", "the labels do not have the logits' shape (n, 1): make them with "
+     "torch.ones_like(logits) / torch.zeros_like(logits)."),
+    ("different to the input size", "the labels do not have the shape of D's output (n, 1): make them with "
+     "torch.ones_like(...) / torch.zeros_like(...)."),
+    ("Long", "the labels are integers: BCE needs float labels, e.g. torch.ones_like(logits)."),
+    ("shapes cannot be multiplied", "a net got an input of the wrong width: G takes noise(n), of shape "
+     "(n, noise_dim); D takes data or G's output, of shape (n, data_dim). Did you give the noise to D?"),
+    ("between 0 and 1", LOGITS_AS_PROBS),
+    ("modified by an inplace operation", "an optimizer's step() changed weights that a loss not yet "
+     "backpropagated was computed through: call backward() before the step() that changes them."),
+)
+
+
+def _explain(err: Exception, step: str) -> str:
+    """What to tell a student whose ``step`` ("D", "G" or "round") raised ``err``."""
+    message = raised(err)
+    if message == NOT_DONE:
+        return message
+    for piece, meaning in TORCH_ERRORS:
+        if piece in str(err):
+            return f"{message} -- {meaning[step] if isinstance(meaning, dict) else meaning}"
+    return message
+
+
+def _loss_value(out):
+    """The loss a step returned, as a float (a tensor, a number, or a tuple's first item), else None."""
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    try:
+        return float(out.detach()) if isinstance(out, torch.Tensor) else float(out)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def _same(a, b) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and torch.allclose(x, y, rtol=1e-5, atol=1e-6)
+                                    for x, y in zip(a, b))
+
+
+# --------------------------------------------------------------------------- the hidden cases
+CASES = ({"noise_dim": 2, "data_dim": 1, "n": 32, "seed": 7},   # 1D data, as in notebook 03
+         {"noise_dim": 3, "data_dim": 2, "n": 5, "seed": 8})    # 2D data, a small batch
+
+
+def _case(k: int):
+    """Hidden case ``k``: small G and D (built under a forked RNG) whose .grad hold leftovers of a
+    "previous step", a real batch (n, data_dim) and a fresh ``noise``; the same every call."""
+    c = CASES[k]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(c["seed"])
+        G = MLPGenerator(noise_dim=c["noise_dim"], data_dim=c["data_dim"], hidden=8, depth=2)
+        D = MLPDiscriminator(data_dim=c["data_dim"], hidden=8, depth=2)
+    g = torch.Generator().manual_seed(c["seed"] + 100)
+    for p in [*G.parameters(), *D.parameters()]:
+        p.grad = torch.randn(p.shape, generator=g)
+    real = 4.0 + 0.5 * torch.randn(c["n"], c["data_dim"], generator=g)
+    return G, D, real, _Noise(c["noise_dim"], c["seed"] + 200)
+
+
+def _counted_sgd(net, lr: float = 0.1):
+    """SGD on ``net``'s weights, with a list of its step() calls (``opt.steps``)."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    opt.steps = []
+    opt.register_step_pre_hook(lambda *a: opt.steps.append(1))
+    return opt
+
+
+def _run(fn, args, step: str):
+    """The student's step on ``args`` (RNG forked): (its output, None), or (None, a hint) if it raised."""
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return fn(*args), None
+    except Exception as err:  # a student's bug: report it, never raise
+        return None, _explain(err, step)
+
+
+def _noise_problem(calls, n: int, what: str):
+    """Check ``noise`` was called once, for ``n`` samples; returns a hint or None."""
+    if not calls:
+        return (f"your step did not call noise(n): make the fakes from the noise function passed in, "
+                f"{what} (the checker replays your step with the same noise; torch.randn draws other numbers).")
+    if calls[0] != n:
+        return (f"noise was called for {calls[0]} samples, but this step needs {n}: {what} "
+                f"(a size fixed in your code breaks on other batches).")
+    if len(calls) > 1:
+        return f"noise(n) was called {len(calls)} times: one batch of fakes per step, {what}."
+    return None
+
+
+def _steps_problem(opt, name: str, who: str):
+    """Check ``opt.step()`` ran exactly once; returns a hint or None."""
+    if not opt.steps:
+        return f"{who} was not updated: call {name}.step() after the loss's backward()."
+    if len(opt.steps) > 1:
+        return f"{name}.step() was called {len(opt.steps)} times: one step is one update of {who}."
+    return None
+
+
+def _still_trainable_problem(net, who: str):
+    """Check every weight of ``net`` still requires grad after the step; returns a hint or None."""
+    if all(p.requires_grad for p in net.parameters()):
+        return None
+    return (f"after your step some of {who}'s weights no longer require grad: if you freeze {who} "
+            f"({who}.requires_grad_(False)), unfreeze it before returning (gan_edu.algorithm.frozen does both), "
+            f"or the next step cannot train {who}.")
+
+
+# --------------------------------------------------------------------------- Step 1: the D step
+D_LOSSES = {  # D's loss from the logits: the right one, an accepted convention, and the classic mistakes
+    "correct": lambda r, f: _sp(-r).mean() + _sp(f).mean(),
+    "half": lambda r, f: (_sp(-r).mean() + _sp(f).mean()) / 2,
+    "swapped": lambda r, f: _sp(r).mean() + _sp(-f).mean(),
+    "all_real": lambda r, f: _sp(-r).mean() + _sp(-f).mean(),
+    "all_fake": lambda r, f: _sp(r).mean() + _sp(f).mean(),
+    "real_only": lambda r, f: _sp(-r).mean(),
+    "fake_only": lambda r, f: _sp(f).mean(),
+    "sum": lambda r, f: _sp(-r).sum() + _sp(f).sum(),
+    "negated": lambda r, f: -(_sp(-r).mean() + _sp(f).mean()),
+    "sigmoid_twice": lambda r, f: _sp(-torch.sigmoid(r)).mean() + _sp(torch.sigmoid(f)).mean(),
+    "logits_as_probs": lambda r, f: -torch.log(r).mean() - torch.log1p(-f).mean(),
+}
+D_STEP_HINTS = {
+    "swapped": "D's step: the labels are swapped. Real data gets label 1, generated data label 0.",
+    "all_real": "D's step: the fakes got the real label (1). In D's step they get the fake label 0: BCE(D(G(z)), 0).",
+    "all_fake": "D's step: the real data got the fake label (0). Real data gets the real label 1: BCE(D(x), 1).",
+    "real_only": "D's step: the loss on the fakes is missing. D's loss is BCE(D(x), 1) + BCE(D(G(z)), 0).",
+    "fake_only": "D's step: the loss on the real data is missing. D's loss is BCE(D(x), 1) + BCE(D(G(z)), 0).",
+    "sum": ("D's step: you summed the per-sample losses; average them (.mean(), BCE's default), or the step "
+            "grows with the batch size."),
+    "negated": ("D's step: wrong sign. You minimised V(D,G), which D maximises: minimise the loss "
+                "-V(D,G) = BCE(D(x), 1) + BCE(D(G(z)), 0)."),
+    "sigmoid_twice": ("D's step: you applied torch.sigmoid and then a *_with_logits loss, which applies it "
+                      "again. D returns logits: pass them straight to F.binary_cross_entropy_with_logits."),
+    "logits_as_probs": "D's step: " + LOGITS_AS_PROBS,
+    "no_zero": ("D's step: gradients from before were added to this step's. Call opt_d.zero_grad() "
+                "before loss_d.backward()."),
+}
+HALF_NOTE = (" Your D loss is the halved convention of d2l and deeplearning.ai, (BCE(D(x), 1) + "
+             "BCE(D(G(z)), 0)) / 2 (one BCE over the real and fake batches put together is the same): the "
+             "same minimiser, half the gradient (with SGD, half the step; Adam's steps do not change). "
+             "This course uses the sum, -V(D,G).")
+D_FORMULA = ("loss_d = BCE(D(real), 1) + BCE(D(G(z)), 0) with z = noise(n), each BCE a batch mean, from "
+             "logits; then opt_d.zero_grad(), loss_d.backward(), opt_d.step().")
+
+
+def _d_reference(k: int, loss: str = "correct", zero: bool = True):
+    """Case ``k`` after a D step with D's loss ``D_LOSSES[loss]``: (D's weights, the loss's value)."""
+    G, D, real, noise = _case(k)
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+    with torch.no_grad():
+        fake = G(noise(real.shape[0]))
+    loss_d = D_LOSSES[loss](D(real), D(fake))
+    if zero:
+        opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    return _params(D), loss_d.item()
+
+
+def _d_weights_problem(k: int, d_now, returned):
+    """Name what D's weights after the student's step match; returns (a hint or None, the accepted loss name)."""
+    for loss in ("correct", "half"):
+        weights, value = _d_reference(k, loss)
+        if _same(d_now, weights):
+            if returned is None or not math.isclose(returned, value, rel_tol=1e-4, abs_tol=1e-5):
+                return ("D was updated correctly, but return D's loss, the tensor you called "
+                        "backward() on (or its .item())."), loss
+            return None, loss
+    if _same(d_now, _d_reference(k, zero=False)[0]):
+        return D_STEP_HINTS["no_zero"], None
+    for mistake in D_STEP_HINTS:
+        if mistake in D_LOSSES and _same(d_now, _d_reference(k, mistake)[0]):
+            return D_STEP_HINTS[mistake], None
+    return "D's weights after your step are not those of Algorithm 1's D step: " + D_FORMULA, None
+
+
+def _d_case_problem(fn, k: int):
+    """Run the student's D step on case ``k``; returns (a hint or None, the accepted loss name)."""
+    G, D, real, noise = _case(k)
+    G0, D0, opt_d, into_g = _params(G), _params(D), _counted_sgd(D), []
+    list(G.parameters())[-1].register_hook(lambda grad: into_g.append(1))  # every backward through G reaches it
+    out, problem = _run(fn, (G, D, opt_d, real, noise), "D")
+    if problem:
+        return problem, None
+    if into_g:
+        return ("gradients reached G during D's step: D's loss was backpropagated into G's weights "
+                "(filling G's .grad, a wasted backward pass through G). Make the fakes under torch.no_grad(), "
+                "or pass fake.detach() to D."), None
+    problem = (_steps_problem(opt_d, "opt_d", "D")
+               or _noise_problem(noise.calls, real.shape[0], "noise(real.shape[0]), as many fakes as real samples")
+               or _still_trainable_problem(G, "G") or _still_trainable_problem(D, "D"))
+    if problem:
+        return problem, None
+    if not _same(_params(G), G0):
+        return "G's weights changed during D's step: in Step 1 only D learns.", None
+    if _same(_params(D), D0):
+        return ("D's weights did not change: call opt_d.zero_grad() before loss_d.backward(), not between it "
+                "and opt_d.step() (which then steps with zero gradients)."), None
+    return _d_weights_problem(k, _params(D), _loss_value(out))
+
+
+def check_d_step(fn) -> bool:
+    """Check ``fn(G, D, opt_d, real, noise) -> loss_d``: Step 1 of Algorithm 1.
+
+    Expected: fakes G(noise(n)) for the n real samples, made with G kept out of backpropagation
+    (``torch.no_grad()`` or ``.detach()``); loss_d = BCE(D(real), 1) + BCE(D(fakes), 0) from
+    logits (or half of it, d2l's convention, accepted with a note); ``opt_d.zero_grad()``,
+    ``backward()``, ``opt_d.step()``; return loss_d. Names the mistake (gradients into G,
+    labels, a missing term, sum vs mean, sign, sigmoid twice, zero_grad, no or two updates, the
+    noise) and returns ``False``, or prints one line and returns ``True``.
+    """
+    name = "check_d_step"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(d_step)), got {type(fn).__name__}.")
+    conventions = []
+    for k in range(len(CASES)):
+        problem, loss = _d_case_problem(fn, k)
+        if problem:
+            return _fail(name, problem)
+        conventions.append(loss)
+    note = HALF_NOTE if "half" in conventions else ""
+    return _ok(name, f"D updated as in Algorithm 1's Step 1 on {len(CASES)} hidden cases, and G got no gradient.{note}")
+
+
+# --------------------------------------------------------------------------- Step 2: the G step
+G_LOSSES = {  # G's loss from the logits on its fakes: the right one and the classic mistakes
+    "non_saturating": lambda f: _sp(-f).mean(),
+    "fake_label": lambda f: _sp(f).mean(),
+    "saturating": lambda f: -_sp(f).mean(),
+    "negated": lambda f: -_sp(-f).mean(),
+    "sum": lambda f: _sp(-f).sum(),
+    "sigmoid_twice": lambda f: _sp(-torch.sigmoid(f)).mean(),
+    "logits_as_probs": lambda f: -torch.log(f).mean(),
+}
+G_STEP_HINTS = {
+    "fake_label": ("G's step: you trained G with the *fake* label, BCE(D(G(z)), 0). Minimising that pushes "
+                   "D(G(z)) down: G learns to look *more* fake and runs away from the data. G's loss uses the "
+                   "real label: BCE(D(G(z)), 1)."),
+    "saturating": ("G's step: this is the saturating (minimax) loss mean log(1 - D(G(z))). It has the right "
+                   "fixed point, but its gradient vanishes while D confidently rejects the fakes (early in "
+                   "training). Use the non-saturating loss BCE(D(G(z)), 1) = -mean log D(G(z))."),
+    "negated": ("G's step: wrong sign. G minimises BCE(D(G(z)), 1) = -mean log D(G(z)); you minimised its "
+                "negative, which makes D(G(z)) small."),
+    "sum": ("G's step: you summed the per-sample losses; average them (.mean(), BCE's default), or the step "
+            "grows with the batch size."),
+    "sigmoid_twice": ("G's step: you applied torch.sigmoid and then a *_with_logits loss, which applies it "
+                      "again. D returns logits: pass them straight to F.binary_cross_entropy_with_logits."),
+    "logits_as_probs": "G's step: " + LOGITS_AS_PROBS,
+    "no_zero": ("G's step: gradients from before were added to this step's. Call opt_g.zero_grad() "
+                "before loss_g.backward()."),
+}
+G_FORMULA = ("loss_g = BCE(D(G(z)), 1) on z = noise(batch_size), through D, from logits; then "
+             "opt_g.zero_grad(), loss_g.backward(), opt_g.step().")
+
+
+def _g_reference(k: int, loss: str = "non_saturating", zero: bool = True):
+    """Case ``k`` after a G step with G's loss ``G_LOSSES[loss]``: (G's weights, the loss's value)."""
+    G, D, real, noise = _case(k)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+    loss_g = G_LOSSES[loss](D(G(noise(real.shape[0]))))
+    if zero:
+        opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return _params(G), loss_g.item()
+
+
+def _g_weights_problem(k: int, g_now, returned):
+    """Name what G's weights after the student's step match; returns a hint or None."""
+    weights, value = _g_reference(k)
+    if _same(g_now, weights):
+        if returned is None or not math.isclose(returned, value, rel_tol=1e-4, abs_tol=1e-5):
+            return "G was updated correctly, but return G's loss, the tensor you called backward() on (or its .item())."
+        return None
+    if _same(g_now, _g_reference(k, zero=False)[0]):
+        return G_STEP_HINTS["no_zero"]
+    for mistake in G_STEP_HINTS:
+        if mistake in G_LOSSES and _same(g_now, _g_reference(k, mistake)[0]):
+            return G_STEP_HINTS[mistake]
+    return "G's weights after your step are not those of Algorithm 1's G step: " + G_FORMULA
+
+
+def _g_case_problem(fn, k: int):
+    """Run the student's G step on case ``k``; returns a hint or None."""
+    G, D, real, noise = _case(k)
+    G0, D0, opt_g, n = _params(G), _params(D), _counted_sgd(G), real.shape[0]
+    out, problem = _run(fn, (G, D, opt_g, n, noise), "G")
+    if problem:
+        return problem
+    problem = (_steps_problem(opt_g, "opt_g", "G")
+               or _noise_problem(noise.calls, n, "noise(batch_size), fresh fakes for G's step")
+               or _still_trainable_problem(D, "D") or _still_trainable_problem(G, "G"))
+    if problem:
+        return problem
+    if not _same(_params(D), D0):
+        return "D's weights changed during G's step: in Step 2 only G learns (only opt_g steps)."
+    if _same(_params(G), G0):
+        return ("G's weights did not change: G's loss must flow back through D into G (do not detach the "
+                "fakes in G's step), and opt_g.zero_grad() comes before loss_g.backward(), not between it and "
+                "opt_g.step().")
+    return _g_weights_problem(k, _params(G), _loss_value(out))
+
+
+def check_g_step(fn) -> bool:
+    """Check ``fn(G, D, opt_g, batch_size, noise) -> loss_g``: Step 2 of Algorithm 1.
+
+    Expected: ``batch_size`` fresh fakes G(noise(batch_size)), through D (not detached), with the
+    *real* label: loss_g = BCE(D(fakes), 1), the non-saturating loss, from logits;
+    ``opt_g.zero_grad()``, ``backward()``, ``opt_g.step()``; return loss_g. Freezing D meanwhile
+    (as ``gan_edu.algorithm.g_step``) or not (as PyTorch's DCGAN tutorial) are both right. Names
+    the mistake (the fake label, the saturating loss, sign, sum vs mean, sigmoid twice,
+    zero_grad, detached fakes, D changed, the noise) and returns ``False``, or prints one line
+    and returns ``True``.
+    """
+    name = "check_g_step"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(g_step)), got {type(fn).__name__}.")
+    for k in range(len(CASES)):
+        problem = _g_case_problem(fn, k)
+        if problem:
+            return _fail(name, problem)
+    return _ok(name, f"G updated as in Algorithm 1's Step 2 (real label, through D) on {len(CASES)} hidden cases.")
+
+
+# --------------------------------------------------------------------------- a whole round
 def _step_setup(lr: float = 0.1):
     """Small G and D (built under a forked RNG), SGD optimizers, stale gradients, a real batch."""
     with torch.random.fork_rng(devices=[]):
@@ -75,14 +435,6 @@ def _reference_step(G, D, opt_d, opt_g, real, noise, d_labels=(1.0, 0.0), g_loss
     return loss_d.item(), loss_g.item()
 
 
-def _params(net):
-    return [p.detach().clone() for p in net.parameters()]
-
-
-def _same(a, b) -> bool:
-    return all(torch.allclose(x, y, rtol=1e-5, atol=1e-6) for x, y in zip(a, b))
-
-
 def _replay(**switches):
     G, D, real = _step_setup()
     opt_d, opt_g = _optimizers(G, D)
@@ -90,17 +442,9 @@ def _replay(**switches):
     return _params(D), _params(G), losses
 
 
-STEP_D_HINTS = {
-    "swapped": "D's step: the labels are swapped. Real data gets label 1, generated data label 0.",
-    "zero_d": ("D's step: gradients from before were added to this step's. Call opt_d.zero_grad() "
-               "before loss_d.backward()."),
-}
-STEP_G_HINTS = {
-    "fake_label": G_HINTS["fake_label"].replace("Wrong label: you", "G's step: you"),
-    "saturating": "G's step: " + G_HINTS["saturating"],
-    "zero_g": ("G's step: gradients from before were added to this step's. Call opt_g.zero_grad() "
-               "before loss_g.backward()."),
-}
+STEP_D_HINTS = {"swapped": D_STEP_HINTS["swapped"], "zero_d": D_STEP_HINTS["no_zero"]}
+STEP_G_HINTS = {"fake_label": G_STEP_HINTS["fake_label"], "saturating": G_STEP_HINTS["saturating"],
+                "zero_g": G_STEP_HINTS["no_zero"]}
 
 
 def _instrumented_setup():
@@ -118,18 +462,7 @@ def _instrumented_setup():
 
 def _run_step(fn, G, D, opt_d, opt_g, real):
     """Check the student's step runs (RNG forked): returns (its output, None), or (None, a hint) if it raised."""
-    try:
-        with torch.random.fork_rng(devices=[]):
-            return fn(G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3)), None
-    except Exception as err:  # a student's bug: report it, never raise
-        msg = raised(err)
-        if "second time" in str(err):
-            msg += (" -- D's loss went back through G's graph and freed it. In D's step use "
-                    "fake.detach() (or make the fakes under torch.no_grad()).")
-        elif "does not require grad" in str(err):
-            msg += (" -- the loss you called backward() on has no path to any weight: in G's step "
-                    "do not detach the fakes, G's loss must reach G.")
-        return None, msg
+    return _run(fn, (G, D, opt_d, opt_g, real, _Noise(G.noise_dim, 3)), "round")
 
 
 def _step_count_problem(events):

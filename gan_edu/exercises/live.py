@@ -1,0 +1,264 @@
+r"""Notebook 04's exercises: predictions about a live experiment, confirmed by running it.
+
+- ``check_strong_d_settings(fn)``: ``fn()`` must return settings for ``LiveTrainer(settings=...)``
+  (a dict, or its JSON text) under which, on the ring of 8, D learns to reject G's samples while
+  G stays exactly as it was built: after ``ROUNDS`` rounds mean D(G(z)) < ``REJECT`` and G's
+  weights unchanged. The checker builds the trainer (on small nets, for speed) and runs it.
+- ``check_push_ratio(fn)``: ``fn(d)`` must predict, for fakes on which D outputs ``d`` (a
+  tensor of probabilities), the ratio |arrow of the non-saturating loss| / |arrow of the
+  saturating loss|, the arrows being the live view's -dL_G/dx (``LiveTrainer.generator_arrows``).
+  Checked on hidden values, then confirmed on a live trainer whose D rejects the fakes.
+
+The experiments run headless (``LiveTrainer.run``), on the CPU, from fixed seeds, with the
+global random state (Python's, NumPy's, torch's) saved and restored around them.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import random
+
+import numpy as np
+import torch
+
+from .common import fail as _fail, ok as _ok, raised
+
+__all__ = ["check_strong_d_settings", "check_push_ratio", "ROUNDS", "REJECT"]
+
+ROUNDS = 150        # rounds of the checkers' experiments
+REJECT = 0.05       # "D rejects the fakes": mean D(G(z)) below this
+SMALL = dict(hidden=32, depth=3)  # the checkers' nets (small: a check takes a second or two)
+G_MOVED = 1e-6      # largest change of a G weight that still counts as "unchanged"
+
+
+@contextlib.contextmanager
+def private_rng():
+    """Run a block without changing Python's, NumPy's or torch's global random state."""
+    py, npy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(py)
+            np.random.set_state(npy)
+
+
+def _trainer(settings: dict, rounds: int):
+    """A LiveTrainer from ``settings`` on small nets, trained ``rounds`` rounds headless;
+    returns (trainer, G's weights before, after). Raises what LiveTrainer raises."""
+    from ..live import LiveTrainer  # here: the live trainer (and ipywidgets) only when a check runs
+
+    trainer = LiveTrainer(settings={**settings, **SMALL})
+    try:
+        before = [p.detach().clone() for p in trainer.gan.G.parameters()]
+        trainer.run(rounds)
+        after = [p.detach().clone() for p in trainer.gan.G.parameters()]
+    finally:
+        trainer.close()
+    return trainer, before, after
+
+
+# --------------------------------------------------------------------------- settings that meet a goal
+STEPS_NOT_A_SETTING = ("how long to train is not a setting (the checker trains {rounds} rounds itself): leave "
+                       "{key!r} out.")
+
+
+def _settings_of(out):
+    """The student's settings as a dict, or a hint (str)."""
+    if isinstance(out, str):
+        try:
+            out = json.loads(out)
+        except json.JSONDecodeError as err:
+            return f"your function returned text that is not JSON ({err}): return a dict, e.g. {{'g_steps': 0}}."
+    if not isinstance(out, dict):
+        return f"return a dict of settings (e.g. {{'lr_d': 0.001}}), got {type(out).__name__}."
+    return out
+
+
+def _unknown_keys_hint(settings: dict) -> str | None:
+    from ..live_settings import SETTINGS_KEYS
+
+    for key in settings:
+        if key in SETTINGS_KEYS:
+            continue
+        if key in ("steps", "rounds", "n_steps", "iterations"):
+            return STEPS_NOT_A_SETTING.format(rounds=ROUNDS, key=key)
+        close = difflib.get_close_matches(str(key).lower(), SETTINGS_KEYS, n=1, cutoff=0.6)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        return f"LiveTrainer has no setting {key!r}.{guess} The settings are: {', '.join(SETTINGS_KEYS)}."
+    return None
+
+
+def _refused_hint(err: Exception) -> str:
+    text = str(err)
+    if "cannot both be 0" in text:
+        return ("Both step counts 0: d_steps and g_steps cannot both be 0, a round would train nothing. "
+                "Keep D training (d_steps >= 1) and stop G: g_steps = 0.")
+    return f"LiveTrainer(settings=...) refused your settings: {type(err).__name__}: {text}"
+
+
+def _g_moved_hint(settings: dict, moved: float) -> str:
+    g_steps = settings.get("g_steps", 1)
+    if g_steps and "lr_g" in settings and settings["lr_g"] < 1e-3:
+        return (f"G still trains: a small lr_g ({settings['lr_g']:g}) makes its steps small, not zero (Adam's steps "
+                f"are about lr each, whatever the gradient); its weights moved by up to {moved:.1e}. Stop G "
+                "instead: g_steps = 0 (G updates per round), as the G step button's opposite, D step, does.")
+    return (f"G still trains: with g_steps = {g_steps} G takes {g_steps} update(s) per round and its weights moved "
+            f"by up to {moved:.1e}. G's updates per round are g_steps: set it to 0, so that only D trains.")
+
+
+def _weak_d_hint(settings: dict, d_fake: float) -> str:
+    if settings.get("label_smoothing") == "two_sided":
+        return (f"two-sided label smoothing trains D to give the fakes s = {settings.get('smoothing', 0.1):g}, never "
+                f"0: mean D(G(z)) stays near it ({d_fake:.2f}). Leave label_smoothing at 'none' (or 'one_sided').")
+    return (f"D did not learn to reject G's samples in {ROUNDS} rounds: mean D(G(z)) is {d_fake:.2f} (the goal: "
+            f"below {REJECT}). Give D enough to learn with: the default lr_d 0.001 and Adam do it "
+            f"(lr_d = {settings.get('lr_d', 1e-3):g}, optimizer {settings.get('optimizer', 'adam')!r} here).")
+
+
+def _goal_problem(settings: dict) -> str | None:
+    """Run the student's settings; a hint when the goal is not met, else None."""
+    if settings.get("data", "ring") != "ring":
+        return f"the goal is on the ring of 8: 'data': 'ring' (the default), not {settings['data']!r}."
+    try:
+        with private_rng():
+            trainer, before, after = _trainer(settings, ROUNDS)
+            d_fake = trainer.gan.discriminate(trainer.gan.sample(z=trainer.view_noise())).mean().item()
+    except (ValueError, TypeError) as err:
+        return _refused_hint(err)
+    except Exception as err:  # e.g. a non-finite loss: report it, never raise
+        return (f"training stopped: {type(err).__name__}: {err}. A learning rate that large makes the losses "
+                "blow up; the default 0.001 works.")
+    moved = max(float((a - b).abs().max()) for a, b in zip(after, before))
+    if moved > G_MOVED:
+        return _g_moved_hint(settings, moved)
+    if not d_fake < REJECT:
+        return _weak_d_hint(settings, d_fake)
+    return None
+
+
+def check_strong_d_settings(fn) -> bool:
+    """Check ``fn() -> settings`` (a dict or JSON text for ``LiveTrainer(settings=...)``): on the
+    ring of 8, after ``ROUNDS`` rounds, D rejects G's samples (mean D(G(z)) < ``REJECT``) and G's
+    weights have not changed. Runs the trainer (small nets: ``SMALL`` overrides hidden and depth).
+
+    Prints a hint naming the problem (G still trains through g_steps or a small lr_g, both step
+    counts 0, an unknown setting, a D too slow to learn, two-sided smoothing, other data) and
+    returns ``False``, or prints one line and returns ``True``.
+    """
+    name = "check_strong_d_settings"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(my_settings)), got {type(fn).__name__}.")
+    try:
+        settings = _settings_of(fn())
+    except Exception as err:  # a student's bug: report it, never raise
+        return _fail(name, raised(err))
+    problem = settings if isinstance(settings, str) else _unknown_keys_hint(settings) or _goal_problem(settings)
+    if problem:
+        return _fail(name, problem)
+    return _ok(name, f"After {ROUNDS} rounds on the ring, D rejects G's samples (mean D(G(z)) below {REJECT}) "
+                     "and G has not moved: D trained alone.")
+
+
+# --------------------------------------------------------------------------- a prediction about the arrows
+HIDDEN_D = (1e-4, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
+PUSH_CANDIDATES = {
+    "inverted": lambda d: d / (1 - d),
+    "one_over_d": lambda d: 1 / d,
+    "one_minus_d": lambda d: 1 - d,
+    "d": lambda d: d,
+    "loss_ratio": lambda d: torch.log(d) / torch.log1p(-d),
+    "logit": lambda d: torch.log((1 - d) / d),
+    "negated": lambda d: -(1 - d) / d,
+}
+PUSH_HINTS = {
+    "inverted": ("Upside down: that is |saturating arrow| / |non-saturating arrow|. Write both losses as "
+                 "functions of D's logit l on a fake (D = σ(l)): d/dl of -log σ(l) is -(1 - D), d/dl of "
+                 "log(1 - σ(l)) is -D. The arrows share the factor dl/dx, so the ratio asked for is (1 - D)/D."),
+    "one_over_d": ("Half right: the saturating loss log(1 - σ(l)) has d/dl = -D, but the non-saturating "
+                   "-log σ(l) has d/dl = -(1 - D), not -1. The ratio is (1 - D)/D."),
+    "one_minus_d": ("Half right: the non-saturating loss -log σ(l) has d/dl = -(1 - D), but the saturating "
+                    "log(1 - σ(l)) has d/dl = -D, not -1. The ratio is (1 - D)/D."),
+    "d": ("The arrows are the losses' gradients: d/dl of -log σ(l) is -(1 - D), d/dl of log(1 - σ(l)) is "
+          "-D (D = σ(l), the logit l on a fake), so the ratio is (1 - D)/D."),
+    "loss_ratio": ("You compared the losses' *values*, -log D and log(1 - D). The arrows are their "
+                   "*gradients* with respect to x: -(1 - D) dl/dx and -D dl/dx, ratio (1 - D)/D."),
+    "logit": ("That is log((1 - D)/D), minus D's logit. The ratio of the arrows' lengths is (1 - D)/D "
+              "itself, without the log."),
+    "negated": "A ratio of two lengths is positive: (1 - D)/D, without the minus sign.",
+}
+
+
+def _predict(fn, d: torch.Tensor):
+    """The student's prediction at ``d`` as a float64 tensor, or a hint (str). A function of a
+    tensor is called once; one that only takes a number (math.log, ...) is called per value."""
+    try:
+        out = fn(d.clone())
+        out = torch.as_tensor(np.asarray(out.detach() if hasattr(out, "detach") else out, dtype=float))
+        if out.shape != d.shape:
+            return (f"return one ratio per value of d, same shape as d {tuple(d.shape)}; got shape "
+                    f"{tuple(out.shape)}.")
+        return out.double()
+    except NotImplementedError as err:
+        return raised(err)
+    except Exception as err:  # a student's bug, or a function of one number: try that next
+        first = err
+    try:  # a function of one number (math.log, ...)
+        return torch.tensor([float(fn(float(v))) for v in d], dtype=torch.float64)
+    except Exception:  # a student's bug: report the first error, never raise
+        return raised(first)
+
+
+def _prediction_problem(pred: torch.Tensor, d: torch.Tensor) -> str | None:
+    want = (1 - d) / d
+    if not torch.isfinite(pred).all():
+        return "your prediction is not finite for some d strictly between 0 and 1."
+    if torch.allclose(pred, want, rtol=1e-4):
+        return None
+    for mistake, formula in PUSH_CANDIDATES.items():
+        if torch.allclose(pred, formula(d), rtol=1e-4):
+            return PUSH_HINTS[mistake]
+    i = int((pred - want).abs().argmax())
+    return (f"at D = {d[i].item():g} you predict {pred[i].item():.4g}, expected {want[i].item():.4g}: compare "
+            "d/dl of -log σ(l) and of log(1 - σ(l)), with D = σ(l).")
+
+
+def _measured_ratios():
+    """A live experiment: D alone trains ROUNDS rounds on the ring (G frozen, as in
+    check_strong_d_settings); then both arrows at G's samples. Returns (D there, measured ratio)."""
+    with private_rng():
+        trainer, _, _ = _trainer({"data": "ring", "seed": 0, "g_steps": 0}, ROUNDS)
+        z = trainer.view_noise()[:500]
+        x, push_ns = trainer.generator_arrows(z, loss="non_saturating")
+        _, push_s = trainer.generator_arrows(z, loss="saturating")
+        d = trainer.gan.discriminate(x).reshape(-1).double()
+    return d, push_ns.norm(dim=1).double() / push_s.norm(dim=1).double()
+
+
+def check_push_ratio(fn) -> bool:
+    """Check ``fn(d) -> ratio``: the predicted |non-saturating arrow| / |saturating arrow| at fakes
+    where D outputs ``d``; right answer (1 - d)/d. Checked on hidden values of d, then confirmed on
+    a live experiment (``generator_arrows`` of both losses where D rejects the fakes).
+
+    Prints a hint naming the mistake (ratio upside down, a derivative taken as 1, the losses' values
+    instead of their gradients, the log of the ratio, a sign) and returns ``False``, or prints one
+    line and returns ``True``.
+    """
+    name = "check_push_ratio"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(my_ratio)), got {type(fn).__name__}.")
+    d = torch.tensor(HIDDEN_D, dtype=torch.float64)
+    pred = _predict(fn, d)
+    problem = pred if isinstance(pred, str) else _prediction_problem(pred, d)
+    if problem:
+        return _fail(name, problem)
+    d_live, measured = _measured_ratios()
+    pred_live = _predict(fn, d_live)
+    if isinstance(pred_live, str) or not torch.allclose(pred_live, measured, rtol=1e-3):
+        return _fail(name, "your formula is right on the hidden values but not on the live trainer's D outputs: "
+                           "does it work on a tensor of any length?")
+    how = "at least 30 times" if measured.min() > 30 else "several times"
+    return _ok(name, f"(1 - D)/D on {len(HIDDEN_D)} hidden values, and the live experiment agrees: where D rejects "
+                     f"the fakes, the non-saturating arrows are {how} longer than the saturating ones, each by "
+                     "your predicted ratio.")
