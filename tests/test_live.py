@@ -253,3 +253,102 @@ def test_divergences_recorded_at_refresh_not_every_step(trainer):
     trainer.show(divergences=False)
     trainer.run(10, metrics_every=10)
     assert div["step"][-1] == 40
+
+
+# ---------------------------------------------------------------------------- the live view's frames
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
+
+
+@pytest.mark.parametrize("name", ["ring", "gaussian1d"])
+def test_painted_frame_looks_like_matplotlibs(name):
+    """The samples panel painted with numpy matches matplotlib drawing the same state."""
+    from gan_edu.live_view import LiveView
+
+    t = LiveTrainer(data=name, hidden=16, depth=2, batch_size=32, seed=3)
+    try:
+        t.run(60)
+        view = LiveView(t).update(t, curves=False)
+        painted = _pixels(view.field_png())
+        frames, ylim = view.frames, view.ax_data.get_ylim()
+        for artist in frames.moving:
+            artist.set_animated(False)
+        view._set_artists(view.snap)  # the same snapshot, into the matplotlib artists
+        view.ax_data.set_ylim(ylim)
+        view.field.canvas.draw()
+        drawn = np.asarray(view.field.canvas.buffer_rgba())[..., :3].astype(float)
+        box = (frames.area.rows, frames.area.cols)
+        diff = np.abs(painted[box] - drawn[box]).max(axis=-1)
+        assert diff.mean() < 3  # of 255: the same picture, up to anti-aliasing
+        assert (diff > 60).mean() < 0.005
+    finally:
+        t.close()
+
+
+def test_legends_cover_no_data(trainer):
+    """Every legend of the live images, the notebook's figure and the panels sits above its axes."""
+    trainer.show(manifold=True, divergences=True)
+    trainer.run(20, metrics_every=5)
+    trainer.widget()
+    view = trainer._display.view
+    figures = [view.field, view.curves, trainer.figure()] + [p.fig for p in trainer._display.panel_views.values()]
+    checked = 0
+    for fig in figures:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is not None:
+                assert legend.get_window_extent(renderer).y0 >= ax.get_window_extent().y1 - 1, ax.get_title()
+                checked += 1
+    assert checked >= 7
+
+
+def test_png_is_lossless():
+    from gan_edu import raster
+
+    rgb = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    assert np.array_equal(_pixels(raster.png(rgb)), rgb)
+
+
+def test_live_curves_grow_in_steps():
+    from gan_edu.live_view import grown, x_limit
+
+    assert [x_limit(s) for s in (0, 99, 100, 450, 999, 1000, 4000, 12000)] == [100, 100, 200, 500, 1000, 2000,
+                                                                                  5000, 20000]
+    lim = grown(None, [0.7, 1.4])
+    assert lim[0] <= 0.7 and lim[1] >= 1.4 and lim[1] - lim[0] >= 1.0
+    assert grown(lim, [0.8, 1.2, float("nan")]) == lim  # inside: unchanged (no redraw)
+    wider = grown(lim, [3.0])
+    assert wider[0] <= lim[0] and wider[1] >= 3.0  # grows, never shrinks
+
+
+def test_frame_budget_keeps_the_rate_and_the_share():
+    from gan_edu.live_view import CREDIT_SECONDS, Display
+
+    d = Display()
+    began = time.perf_counter()
+    d._schedule(began, 0.01, False, fps=4, share=0.1)
+    assert d.next_draw == pytest.approx(began + 0.25)  # a cheap frame: the next one a period after it began
+    d._schedule(time.perf_counter(), 2 * CREDIT_SECONDS * 0.1, False, fps=4, share=0.1)  # twice the full credit
+    owed = d.credit
+    assert owed < 0  # paid back by training (1 / 0.1 - 1) times as long before the next frame
+    assert d.next_draw - d.drawn_at == pytest.approx(-owed * 9, rel=1e-6)
+    d._schedule(d.drawn_at, 10.0, True, fps=4, share=0.1)
+    assert d.credit == pytest.approx(owed)  # a forced frame is not paid for
+
+
+def test_metrics_measured_every_few_seconds_not_every_frame(trainer):
+    trainer.run(3)
+    trainer.widget()  # a forced frame: measured now
+    n = len(trainer.coverage["step"])
+    trainer.gan.train_step(trainer.sampler, trainer.batch_size)  # a round of the live loop: no metrics
+    d = trainer._display
+    d.next_draw = 0.0
+    trainer.refresh()  # a frame, but the metrics were measured less than METRICS_SECONDS ago
+    assert len(trainer.coverage["step"]) == n
+    trainer.refresh(force=True)
+    assert len(trainer.coverage["step"]) == n + 1
