@@ -422,6 +422,15 @@ def drive(page, ui: UI, url: str, report: dict, lr_cell: int) -> None:
                       "training to go on after the change")
     assert "running" in text and f"lr_D={NEW_LR} " in text, text
 
+    # a GAN Lab control: switch the running training's update scheme to simultaneous
+    page.locator(".gan-edu-update select").first.select_option(label="simultaneous")
+    text = wait_until(page, lambda: (lambda s: s if "| simultaneous |" in s else None)(status_text(page)), 30,
+                      "simultaneous in the status line")
+    changed = step_of(text)
+    text = wait_until(page, lambda: (lambda s: s if step_of(s) > changed + 5 else None)(status_text(page)), 30,
+                      "training to go on with the simultaneous update")
+    assert "running" in text and "alternating" not in text, text
+
     # Stop (foreground: the playground's cell returns) or Pause (background)
     page.locator(".gan-edu-stop" if foreground else ".gan-edu-pause").first.click()
     if foreground:
