@@ -27,7 +27,7 @@ redrawn every ``CURVES_SECONDS``, not at every frame.
   V(D*, G) = -log 4 + 2 JSD;
 - ``Display``: a trainer's figures, kept between frames, the view's fixed noise, and the frame
   budget (when to draw, when to measure); ``panel_figure``: one panel as a figure of its own;
-  ``status_line``: the trainer's state in one line of text.
+  the status line is ``gan_edu.live_status``'s.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from . import plots, raster
 from .metrics import density_on_grid, grid_points, optimal_discriminator_on_grid
 
 __all__ = ["LiveView", "FieldFrames", "ManifoldPanel", "OptimalPanel", "DivergencePanel", "Display", "PANELS",
-           "GRID_BINS", "panel_figure", "status_line", "x_limit", "grown"]
+           "GRID_BINS", "panel_figure", "x_limit", "grown"]
 
 GRID_BINS = 48  # cells per axis of the D, D* and density grids
 VIEW_BINS = 32  # cells per axis of D's heatmap in the live samples panel (interpolated: looks the same, 2x cheaper)
@@ -520,21 +520,6 @@ class DivergencePanel:
 
 
 PANELS = {"manifold": ManifoldPanel, "optimal": OptimalPanel, "divergences": DivergencePanel}  # the optional ones
-
-
-def status_line(trainer) -> str:
-    """The status line of ``trainer``: round, the controls now in effect, state, metrics, message."""
-    gan, delay, cov, div = trainer.gan, trainer._controls.values["delay_ms"], trainer.coverage, trainer.divergences
-    text = (f"step {gan.step} | lr_D={gan.lr_d:.3g} | lr_G={gan.lr_g:.3g} | d_steps={gan.d_steps} "
-            f"g_steps={gan.g_steps} | {gan.update} | labels {gan.label_smoothing.replace('_', '-')} "
-            f"| batch={trainer.batch_size} | {'running' if trainer.running else 'paused'}")
-    if delay:
-        text += f" | slow motion {delay} ms"
-    if cov["step"]:
-        text += f" | modes {cov['modes'][-1]}/{len(trainer.modes)}, {100 * cov['high_quality'][-1]:.0f}% high quality"
-    if div["step"]:
-        text += f" | JS {div['js'][-1]:.3f}"
-    return text + (f" | {trainer.message}" if trainer.message else "")
 
 
 def panel_figure(trainer, name: str):
