@@ -34,3 +34,20 @@ def test_strip_removes_both_kinds_of_state():
     assert notebook_state.has_widget_state(nb)
     assert not notebook_state.has_widget_state(notebook_state.strip(nb))
     assert nb["cells"][0]["outputs"][0]["data"] == {"text/plain": [notebook_state.NOTE]}
+
+
+spec_stats = importlib.util.spec_from_file_location("notebook_stats", ROOT / "tools" / "notebook_stats.py")
+notebook_stats = importlib.util.module_from_spec(spec_stats)
+spec_stats.loader.exec_module(notebook_stats)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_size_rules(path):
+    # at most 1,800 words of markdown, 250 per cell, 15-line code cells, two exercises
+    assert notebook_stats.problems(notebook_stats.stats(json.loads(path.read_text()))) == []
+
+
+def test_the_size_rules_can_fail():
+    s = notebook_stats.stats({"cells": [{"cell_type": "markdown", "source": ["word " * 251]},
+                                        {"cell_type": "code", "source": ["x\n" * 16]}]})
+    assert len(notebook_stats.problems(s)) == 3  # the cell's words, the code's lines, no exercise
