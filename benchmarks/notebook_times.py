@@ -9,6 +9,7 @@ fresh kernel, at full size (GAN_EDU_FAST=0). The quiet run's executed notebook c
 
     python benchmarks/notebook_times.py                     # every notebook, quiet and busy
     python benchmarks/notebook_times.py --save /tmp/full 04_live_playground_2d
+    python benchmarks/notebook_times.py --quiet-only 05
 
 Prints a table (seconds, and busy / quiet) and writes it as JSON (``--json``).
 """
