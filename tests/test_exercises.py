@@ -180,7 +180,7 @@ def test_check_g_loss_names_the_mistake(mistake, capsys):
 # ----------------------------------------------------------------------------- one training step
 def make_step(d_labels=(1.0, 0.0), g_label=1.0, detach=True, reuse=False, zero_d=True, zero_g=True,
               step_d=True, step_g=True, g_first=False, g_before_d_update=False, return_losses=True,
-              detach_g=False):
+              detach_g=False, d_scale=1.0):
     """A training step written the plain way, with one switch per classic mistake."""
 
     def step(G, D, opt_d, opt_g, real, noise):
@@ -190,8 +190,8 @@ def make_step(d_labels=(1.0, 0.0), g_label=1.0, detach=True, reuse=False, zero_d
             z = noise(n)
             fake = G(z)
             real_logits, fake_logits = D(real), D(fake.detach() if detach else fake)
-            loss_d = (bce_logits(real_logits, torch.full_like(real_logits, d_labels[0]))
-                      + bce_logits(fake_logits, torch.full_like(fake_logits, d_labels[1])))
+            loss_d = d_scale * (bce_logits(real_logits, torch.full_like(real_logits, d_labels[0]))
+                                + bce_logits(fake_logits, torch.full_like(fake_logits, d_labels[1])))
             if zero_d:
                 opt_d.zero_grad()
             loss_d.backward(retain_graph=True)
@@ -249,7 +249,21 @@ def gan_edu_style(G, D, opt_d, opt_g, real, noise):
                          ids=["gan_edu", "fresh noise", "DCGAN tutorial (reuse fakes)"])
 def test_check_train_step_accepts_right_answers(fn, capsys):
     assert check_train_step(fn) is True
-    assert "correct" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "correct" in out and "halved" not in out, out
+
+
+@pytest.mark.parametrize("fn", [make_step(d_scale=0.5), make_step(d_scale=0.5, reuse=True)],
+                         ids=["halved", "halved, reused fakes"])
+def test_check_train_step_accepts_the_halved_d_loss_with_a_note(fn, capsys):
+    assert check_train_step(fn) is True
+    out = capsys.readouterr().out
+    assert "correct" in out and "halved convention of d2l and deeplearning.ai" in out, out
+
+
+def test_check_train_step_refuses_a_d_loss_scaled_otherwise(capsys):
+    assert check_train_step(make_step(d_scale=2.0)) is False
+    assert "not those of Algorithm 1's D step" in capsys.readouterr().out
 
 
 WRONG_STEPS = {

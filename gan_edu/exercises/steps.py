@@ -411,16 +411,17 @@ def _optimizers(G, D, lr: float = 0.1):
 
 
 def _reference_step(G, D, opt_d, opt_g, real, noise, d_labels=(1.0, 0.0), g_loss="non_saturating",
-                    reuse_fake=False, zero_d=True, zero_g=True):
-    """Algorithm 1, one round, with switches for the classic mistakes; returns (loss_d, loss_g)."""
+                    reuse_fake=False, zero_d=True, zero_g=True, d_scale=1.0):
+    """Algorithm 1, one round, with switches for the classic mistakes (and ``d_scale`` 0.5 for the
+    halved D loss of d2l's convention); returns (loss_d, loss_g)."""
     n = real.shape[0]
     z = noise(n)
     fake = G(z) if reuse_fake else None
     with torch.no_grad():
         fake_d = G(z) if fake is None else fake.detach()
     real_logits, fake_logits = D(real), D(fake_d)
-    loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, d_labels[0]))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, d_labels[1])))
+    loss_d = d_scale * (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, d_labels[0]))
+                        + F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, d_labels[1])))
     if zero_d:
         opt_d.zero_grad()
     loss_d.backward()
@@ -512,10 +513,8 @@ def _named_step_mistake(now, mistakes, which: int, hints: dict):
     return None
 
 
-def _d_step_problem(d_now, reference):
-    """Check D's weights are those of Algorithm 1's D step, else name the mistake; returns a hint or None."""
-    if _same(d_now, reference[False][0]):
-        return None
+def _d_step_problem(d_now):
+    """Name the mistake behind D's weights, which are not those of Algorithm 1's D step; returns a hint."""
     mistakes = (("swapped", dict(d_labels=(0.0, 1.0))), ("zero_d", dict(zero_d=False)))
     return _named_step_mistake(d_now, mistakes, 0, STEP_D_HINTS) or (
         "D's weights after the step are not those of Algorithm 1's D step: "
@@ -550,14 +549,15 @@ def _returned_losses_problem(out, want):
 
 
 def _weights_problem(D, G, out):
-    """Check D's then G's weights against the replayed right steps, then the returned losses; returns a hint or None."""
-    reference = {reuse: _replay(reuse_fake=reuse) for reuse in (False, True)}
+    """Check D's then G's weights against the replayed right steps (D's loss -V or half of it), then the
+    returned losses; returns (a hint or None, the D-loss scale that matched)."""
     d_now, g_now = _params(D), _params(G)
-    problem = _d_step_problem(d_now, reference)
-    if problem:
-        return problem
-    want, problem = _g_step_losses(g_now, reference)
-    return problem or _returned_losses_problem(out, want)
+    for scale in (1.0, 0.5):
+        reference = {reuse: _replay(reuse_fake=reuse, d_scale=scale) for reuse in (False, True)}
+        if _same(d_now, reference[False][0]):
+            want, problem = _g_step_losses(g_now, reference)
+            return problem or _returned_losses_problem(out, want), scale
+    return _d_step_problem(d_now), 1.0
 
 
 def check_train_step(fn) -> bool:
@@ -565,7 +565,8 @@ def check_train_step(fn) -> bool:
 
     The hidden case: small MLPs with gradients left over from a "previous step", SGD optimizers, a
     batch ``real`` of shape (n, 1) and ``noise(n)`` drawing z. Expected: Step 1, D's step on fakes
-    from ``noise(n)`` with G kept out of backpropagation (``torch.no_grad()`` or ``.detach()``);
+    from ``noise(n)`` with G kept out of backpropagation (``torch.no_grad()`` or ``.detach()``)
+    and D's loss -V(D,G) (or half of it, d2l's convention, accepted with a note);
     Step 2, G's step through the updated D with the real label, on fresh ``noise(n)`` (as
     ``gan_edu.GAN``) or on the D step's fakes (as PyTorch's DCGAN tutorial). Prints what went
     wrong (gradients reaching G in D's step, labels, zero_grad, order of the steps) and returns
@@ -576,8 +577,11 @@ def check_train_step(fn) -> bool:
         return _fail(name, f"pass your function itself (e.g. {name}(my_step)), got {type(fn).__name__}.")
     G, D, opt_d, opt_g, real, G0, events = _instrumented_setup()
     out, problem = _run_step(fn, G, D, opt_d, opt_g, real)
-    problem = (problem or _step_count_problem(events) or _early_backward_problem(events)
-               or _g_unchanged_problem(G, G0) or _weights_problem(D, G, out))
+    problem, scale = (problem or _step_count_problem(events) or _early_backward_problem(events)
+                      or _g_unchanged_problem(G, G0)), 1.0
+    if not problem:
+        problem, scale = _weights_problem(D, G, out)
     if problem:
         return _fail(name, problem)
-    return _ok(name, "D then G updated exactly as in Algorithm 1, and G got no gradient from D's step.")
+    note = HALF_NOTE if scale == 0.5 else ""
+    return _ok(name, f"D then G updated exactly as in Algorithm 1, and G got no gradient from D's step.{note}")
