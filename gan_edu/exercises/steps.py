@@ -577,8 +577,9 @@ def check_train_step(fn) -> bool:
         return _fail(name, f"pass your function itself (e.g. {name}(my_step)), got {type(fn).__name__}.")
     G, D, opt_d, opt_g, real, G0, events = _instrumented_setup()
     out, problem = _run_step(fn, G, D, opt_d, opt_g, real)
-    problem, scale = (problem or _step_count_problem(events) or _early_backward_problem(events)
-                      or _g_unchanged_problem(G, G0)), 1.0
+    problem = (problem or _step_count_problem(events) or _early_backward_problem(events)
+               or _g_unchanged_problem(G, G0))
+    scale = 1.0  # D's loss: -V(D,G) (1.0) or half of it (0.5)
     if not problem:
         problem, scale = _weights_problem(D, G, out)
     if problem:
