@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .common import NOT_DONE, close as _close, fail as _fail, ok as _ok, raised
+from .common import close as _close, explained, fail as _fail, ok as _ok
 
 __all__ = ["check_d_loss", "check_g_loss", "explain_error"]
 
@@ -51,13 +51,7 @@ TORCH_ERRORS = (  # (a piece of PyTorch's message, what the student's code usual
 def explain_error(err: Exception) -> str:
     """What to tell a student whose function raised ``err``: "not done yet" for the stub, else the error
     followed by what it usually means in a student's code (a shape, dtype or autograd slip)."""
-    message = raised(err)
-    if message == NOT_DONE:
-        return message
-    for pattern, meaning in TORCH_ERRORS:
-        if pattern in str(err):
-            return f"{message} -- {meaning}"
-    return message
+    return explained(err, TORCH_ERRORS)
 
 
 # --------------------------------------------------------------------------- hints

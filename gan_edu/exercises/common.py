@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "close"]
+__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "explained", "close"]
 
 RTOL, ATOL = 1e-4, 1e-5
 NOT_DONE = "not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
@@ -29,6 +29,19 @@ def raised(err: Exception) -> str:
     if isinstance(err, NotImplementedError):
         return NOT_DONE
     return f"your function raised {type(err).__name__}: {err}"
+
+
+def explained(err: Exception, errors, step: str | None = None) -> str:
+    """``raised(err)`` followed by what it usually means in a student's code: the meaning of the first
+    ``(piece of PyTorch's message, meaning)`` in ``errors`` whose piece is in the message (a meaning
+    may be a dict by ``step``); "not done yet" for the stub."""
+    message = raised(err)
+    if message == NOT_DONE:
+        return message
+    for piece, meaning in errors:
+        if piece in str(err):
+            return f"{message} -- {meaning[step] if isinstance(meaning, dict) else meaning}"
+    return message
 
 
 def ok(name: str, message: str) -> bool:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nets import MLPDiscriminator, MLPGenerator
-from .common import NOT_DONE, fail as _fail, ok as _ok, raised
+from .common import explained, fail as _fail, ok as _ok
 
 __all__ = ["check_d_step", "check_g_step", "check_train_step"]
 
@@ -79,13 +79,7 @@ TORCH_ERRORS = (  # (a piece of PyTorch's message, what the student did)
 
 def _explain(err: Exception, step: str) -> str:
     """What to tell a student whose ``step`` ("D", "G" or "round") raised ``err``."""
-    message = raised(err)
-    if message == NOT_DONE:
-        return message
-    for piece, meaning in TORCH_ERRORS:
-        if piece in str(err):
-            return f"{message} -- {meaning[step] if isinstance(meaning, dict) else meaning}"
-    return message
+    return explained(err, TORCH_ERRORS, step)
 
 
 def _loss_value(out):
