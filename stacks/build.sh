@@ -34,7 +34,7 @@ colab_setup_cell() {
   [ "$(cat "$venv/.commit" 2>/dev/null)" = "$head" ] && { echo "stack colab: gan_edu at $head"; return; }
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall \
     "git+file://$root@$head"
-  (cd /tmp && PIP_CONSTRAINT="$root/constraints.txt" "$venv/bin/python" -c \
+  (cd /tmp && PIP_CONSTRAINT="$root/constraints.txt" "$root/$venv/bin/python" -c \
     "from gan_edu.colab import install_missing; install_missing()")
   echo "$head" > "$venv/.commit"
   echo "stack colab: gan_edu installed from git at $head"
