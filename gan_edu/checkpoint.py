@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .checks import check_path
+
 __all__ = ["FORMAT", "RESERVED", "atomic_save", "safe_load", "digest", "check_extra", "with_checksum", "verified",
            "load_checkpoint", "gan_state", "build_nets", "restore"]
 
@@ -21,8 +23,9 @@ NEEDED = ("nets", "opt_d", "opt_g", "settings", "step", "history", "rng")
 
 def atomic_save(obj, path) -> Path:
     """``torch.save(obj)`` to a temporary file in ``path``'s folder, then a rename onto ``path``:
-    a crash or a full disk never leaves half a file where a good one was."""
-    path = Path(path)
+    a crash or a full disk never leaves half a file where a good one was. ``path``: a file's path
+    (a string or ``pathlib.Path``), checked before anything is written."""
+    path = check_path("path", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     os.close(fd)
@@ -38,7 +41,9 @@ def atomic_save(obj, path) -> Path:
 def safe_load(path, what: str = "gan_edu file") -> dict:
     """``torch.load(path, weights_only=True)`` onto the CPU: tensors, numbers, strings, lists and
     dicts only, so a file cannot run code. A missing file raises FileNotFoundError; anything else
-    unreadable (corrupt, truncated, not a dict) a ValueError naming ``what`` was expected."""
+    unreadable (corrupt, truncated, not a dict) a ValueError naming ``what`` was expected; a
+    ``path`` that is not a file's path (None, a folder) a TypeError or ValueError naming it."""
+    check_path("path", path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

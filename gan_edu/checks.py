@@ -1,17 +1,23 @@
 """Checks of what a GAN is given to train on, made before any work is done, each raising a
 ``TypeError`` or ``ValueError`` that says what was wrong: the sampler's batches, and whether G
-and D fit the data and each other."""
+and D fit the data and each other; and the checks the other modules share (numbers, file paths,
+arrays of numbers), so that a refused call has changed nothing yet."""
 from __future__ import annotations
 
 import math
 import numbers
 import os
+import reprlib
+from collections.abc import Mapping
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 __all__ = ["check_lr", "check_seed", "check_real", "check_callable", "check_callbacks", "check_fits", "check_choice", "check_weight", "check_count", "check_steps", "check_both_steps",
-           "check_fraction", "check_betas", "real_batch", "forward_unchanged", "nets_fit", "check_float32",
+           "check_fraction", "check_betas", "check_path", "check_keys", "as_values", "as_numbers",
+           "real_batch", "forward_unchanged", "nets_fit", "check_float32",
            "generator_takes_noise", "g_feeds_d", "as_input", "available_memory"]
 
 MAX_STEPS_PER_ROUND = 10
@@ -92,8 +98,8 @@ def check_fits(what: str, n: int, bytes_each: int, device) -> int:
 
 
 def check_choice(name: str, value, choices):
-    """One of ``choices``."""
-    if value not in choices:
+    """One of ``choices`` (a tuple, or a dict's keys), compared with ``==``: an unhashable value is refused too."""
+    if value not in tuple(choices):
         raise ValueError(f"unknown {name}={value!r}; choose one of {tuple(choices)}")
     return value
 
@@ -152,12 +158,65 @@ def check_betas(name: str, value) -> tuple:
     return tuple(float(b) for b in value)
 
 
+def check_path(name: str, value) -> Path:
+    """A file's path: a string or ``pathlib.Path`` that is not a folder."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (a string or pathlib.Path), got {type(value).__name__} {value!r}")
+    path = Path(value)
+    if path.is_dir():  # "" too: the current folder
+        raise ValueError(f"{name}={str(value)!r} is a folder: give the path of a file in it, e.g. {name}='run.pt'")
+    return path
+
+
+def check_keys(name: str, value, keys) -> Mapping:
+    """A dict (any mapping) with an entry for each of ``keys``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, got {type(value).__name__} {reprlib.repr(value)}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise ValueError(f"{name} lacks an entry for {', '.join(map(repr, missing))}")
+    return value
+
+
+def as_values(name: str, x) -> torch.Tensor:
+    """``x`` (a tensor, array, list or number) as a floating-point tensor of at least one real number.
+    A floating-point tensor comes back as it is (its graph and device kept); integers become float32."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"{name} must be a tensor, array or list of numbers, got {type(x).__name__} "
+                            f"{reprlib.repr(x)} ({err})") from None
+    if x.is_complex():
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty: it needs at least one value")
+    return x if x.is_floating_point() else x.float()
+
+
+def as_numbers(name: str, x, finite: bool = False) -> np.ndarray:
+    """``x`` (a number, list, array or tensor) as a float64 NumPy array of at least one real number
+    (``finite``: none of them NaN or infinite). Text, booleans and ragged lists are refused."""
+    try:
+        arr = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__} ({err})") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__} {reprlib.repr(x)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: it needs at least one number")
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got {reprlib.repr(x)} (NaN or infinite)")
+    return arr.astype(float)
 
 
 def real_batch(real, batch_size: int) -> torch.Tensor:
     """``sampler(batch_size)``'s result: a floating-point tensor of shape (batch_size, *data_shape)."""
     if not isinstance(real, torch.Tensor):
         raise TypeError(f"sampler must return a torch.Tensor, got {type(real).__name__}")
+    if real.is_meta:
+        raise ValueError("sampler must return data, got a tensor on the meta device (a shape without values): "
+                         "make it on the CPU or a GPU")
     if not real.is_floating_point():
         raise TypeError(f"sampler must return floating-point data, got dtype {real.dtype}")
     if real.ndim < 2 or real.shape[0] != batch_size:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checks import check_count, check_real, check_seed
+from .checks import check_count, check_keys, check_real, check_seed
 
 __all__ = ["Sampler", "Gaussian1D", "GaussianMixture", "ring", "grid", "TwoMoons", "Spiral",
            "PointCloud", "from_points", "TensorSampler", "digits", "mnist", "read_idx", "MNIST_FILES", "MNIST_MIRRORS"]
@@ -331,13 +331,14 @@ def mnist(root=None, split: str = "train", download: bool = True, mirrors=MNIST_
 
     The four IDX files are downloaded once into ``root`` (default ``~/.cache/gan_edu/mnist``,
     or ``$GAN_EDU_DATA/mnist``), their MD5 checksums verified, and read from that cache after.
+    ``checksums``: file name -> MD5 (default ``MNIST_FILES``), with an entry for each file of the split.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    checksums = dict(MNIST_FILES if checksums is None else checksums)
-    root = Path(DEFAULT_MNIST_ROOT if root is None else root).expanduser()
     prefix = "train" if split == "train" else "t10k"
     names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
+    checksums = check_keys("checksums", MNIST_FILES if checksums is None else checksums, names)
+    root = Path(DEFAULT_MNIST_ROOT if root is None else root).expanduser()
     for name in names:
         path = root / name
         if path.exists():

@@ -20,11 +20,15 @@ continuous dynamics circle around (0, 0) forever. Discrete steps do worse or no 
 new ψ) stay on a bounded cycle without converging. The R1 gradient penalty
 (γ/2) E_{p_data}||∇_x D_ψ(x)||² = (γ/2) ψ², subtracted from D's objective, adds -γψ to ψ's
 update and makes the equilibrium attractive: the iterates converge to (0, 0).
+
+θ and ψ must be finite numbers (or arrays of them, for a plot); a trajectory is an array of
+points (θ, ψ) of shape (n, 2), n >= 1. Anything else is refused with an error naming it.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .checks import as_numbers as _as_numbers, check_real as _check_real
 from .settings import check_choice as _check_choice, check_count as _check_count, check_fraction as _check_fraction, check_lr as _check_lr, check_weight as _check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
@@ -35,19 +39,31 @@ METHODS = ("simultaneous", "alternating")
 
 def f(t):
     r"""f(t) = -log(1 + exp(-t)) = log sigmoid(t), computed stably."""
-    t = np.asarray(t, dtype=float)
+    t = _as_numbers("t", t)
     return -np.logaddexp(0.0, -t)
 
 
 def f_prime(t):
     r"""f'(t) = 1 / (1 + exp(t)) = sigmoid(-t); f'(0) = 1/2."""
-    t = np.asarray(t, dtype=float)
+    t = _as_numbers("t", t)
     return 0.5 * (1 - np.tanh(t / 2))  # = sigmoid(-t), without overflow
+
+
+def _players(theta, psi) -> tuple[np.ndarray, np.ndarray]:
+    """θ and ψ as arrays of finite numbers whose shapes broadcast together (one point, or a grid)."""
+    theta, psi = _as_numbers("theta", theta, finite=True), _as_numbers("psi", psi, finite=True)
+    try:
+        np.broadcast_shapes(theta.shape, psi.shape)
+    except ValueError:
+        raise ValueError(f"theta and psi must be of shapes that broadcast together, got {theta.shape} and "
+                         f"{psi.shape}") from None
+    return theta, psi
 
 
 def dirac_loss(theta, psi):
     r"""L(θ, ψ) = f(ψθ) + f(0): G minimises it, D maximises it."""
-    return f(np.asarray(psi) * np.asarray(theta)) + f(0.0)
+    theta, psi = _players(theta, psi)
+    return f(psi * theta) + f(0.0)
 
 
 def vector_field(theta, psi, gamma: float = 0.0):
@@ -56,7 +72,12 @@ def vector_field(theta, psi, gamma: float = 0.0):
     dθ = -∂L/∂θ (G descends), dψ = ∂/∂ψ [L - (γ/2) ψ²] (D ascends its R1-penalised objective).
     Works elementwise on arrays (for a quiver plot) and on floats.
     """
-    theta, psi = np.asarray(theta, dtype=float), np.asarray(psi, dtype=float)
+    theta, psi = _players(theta, psi)
+    return _field(theta, psi, _check_weight("gamma", gamma))
+
+
+def _field(theta, psi, gamma: float):
+    """``vector_field`` without its checks: ``dirac_gan``'s steps, whose iterates may overflow."""
     fp = f_prime(theta * psi)
     return -psi * fp, theta * fp - gamma * psi
 
@@ -72,7 +93,7 @@ def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: f
 
     ``gamma`` > 0 adds the R1 gradient penalty (γ/2) ψ² to D's loss.
     """
-    theta, psi = float(theta0), float(psi0)
+    theta, psi = _check_real("theta0", theta0), _check_real("psi0", psi0)
     lr_d, lr_g = _check_lr("lr_d", lr_d), _check_lr("lr_g", lr_g)
     gamma = _check_weight("gamma", gamma)
     steps = _check_count("steps", steps)
@@ -81,18 +102,27 @@ def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: f
     out[0] = theta, psi
     for i in range(1, steps + 1):
         if method == "simultaneous":
-            d_theta, d_psi = vector_field(theta, psi, gamma)
+            d_theta, d_psi = _field(theta, psi, gamma)
             theta, psi = theta + lr_g * float(d_theta), psi + lr_d * float(d_psi)
         else:
-            psi = psi + lr_d * float(vector_field(theta, psi, gamma)[1])
-            theta = theta + lr_g * float(vector_field(theta, psi, gamma)[0])
+            psi = psi + lr_d * float(_field(theta, psi, gamma)[1])
+            theta = theta + lr_g * float(_field(theta, psi, gamma)[0])
         out[i] = theta, psi
     return out
 
 
+def _trajectory(trajectory) -> np.ndarray:
+    """Points (θ, ψ) as an array of shape (n, 2), n >= 1 (a diverged one may hold inf and NaN)."""
+    traj = _as_numbers("trajectory", trajectory)
+    if traj.ndim != 2 or traj.shape[1] != 2:
+        raise ValueError(f"trajectory must be points (θ, ψ) of shape (n, 2), as dirac_gan returns, got shape "
+                         f"{traj.shape}")
+    return traj
+
+
 def radius(trajectory) -> np.ndarray:
     r"""Distance of each point of a trajectory from the equilibrium (0, 0): √(θ² + ψ²)."""
-    return np.hypot(*np.asarray(trajectory, dtype=float).T)
+    return np.hypot(*_trajectory(trajectory).T)
 
 
 def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
@@ -100,7 +130,7 @@ def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
     with β = ``decay``; the average of G's weights that ``GAN(ema=β)`` keeps (``train.ema_update``),
     here of both players' parameters (θ, ψ). Of points that circle the equilibrium it circles much
     closer to it."""
-    traj = np.asarray(trajectory, dtype=float)
+    traj = _trajectory(trajectory)
     decay = _check_fraction("decay", decay)
     out = np.empty_like(traj)
     out[0] = traj[0]
@@ -114,7 +144,7 @@ def plot_phase_portrait(trajectory, gamma: float = 0.0, ax=None, title: str = "D
     """The vector field v(θ, ψ) (arrows) and a trajectory from ``dirac_gan`` (line, start and end marked)."""
     import matplotlib.pyplot as plt
 
-    traj = np.asarray(trajectory, dtype=float)
+    traj = _trajectory(trajectory)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     if lim is None:

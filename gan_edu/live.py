@@ -108,16 +108,19 @@ class LiveTrainer:
         self._build()
 
     # ------------------------------------------------------------------ building
-    def _build(self) -> None:
-        """Seed, then build sampler, nets and optimizers from the current settings; clear history,
-        metrics (``LiveMetrics``) and figures (``live_view.Display``)."""
-        c = self._controls
+    def _build(self, controls: LiveControls | None = None) -> None:
+        """Seed, then build sampler, nets and optimizers from ``controls`` (default: the current
+        settings), and only then take them, with those settings: a build that fails leaves the
+        trainer as it was. Clears history, metrics (``LiveMetrics``) and figures (``live_view.Display``)."""
+        c = self._controls if controls is None else controls
         seed_everything(c.seed)
-        self.sampler = c.sampler(c.seed)
-        self.dim = dim = self.sampler.data_shape[0]
+        sampler = c.sampler(c.seed)
+        dim = sampler.data_shape[0]
         G = MLPGenerator(c.arch["noise_dim"], dim, c.arch["hidden"], c.arch["depth"])
         D = MLPDiscriminator(dim, c.arch["hidden"], c.arch["depth"])
-        self.gan = GAN(G, D, betas=c.betas, device=self.device, seed=c.seed, **c.gan_settings())
+        gan = GAN(G, D, betas=c.betas, device=self.device, seed=c.seed, **c.gan_settings())
+        gan._check_round_args(sampler, c.values["batch_size"])  # a batch its rounds would refuse: refused now
+        self._controls, self.sampler, self.dim, self.gan = c, sampler, dim, gan
         self.batch_size = c.values["batch_size"]
         self.metrics = LiveMetrics(self.sampler)
         self._set_view_real()
@@ -222,10 +225,14 @@ class LiveTrainer:
 
     def reset(self) -> None:
         """Pause, then rebuild nets and optimizers from the seed with the current settings; history cleared."""
+        self._reset(self._controls)
+
+    def _reset(self, controls: LiveControls) -> None:
+        """``reset`` onto the settings ``controls``, taken once the new nets are built (``_build``)."""
         with self._training.lock:  # no start, step or save in between (gan_edu.live_training)
             self.pause()
+            self._build(controls)
             self.message = ""
-            self._build()
             self.refresh(force=True)
 
     def run(self, steps: int, metrics_every: int | None = None) -> dict:

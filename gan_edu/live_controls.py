@@ -64,6 +64,8 @@ class LiveControls:
         running training goes on from the seed on the new data."""
         t = self.trainer
         changes = check_changes(changes)
+        if "batch_size" in changes:  # a batch the GAN's rounds would refuse (more than the memory): refused now
+            t.gan._check_round_args(t.sampler, changes["batch_size"])
         gan_changes = {k: v for k, v in changes.items() if k in GAN_SETTINGS}
         if gan_changes:
             t.gan.configure(**gan_changes)  # validates all (d_steps and g_steps not both 0) before applying any

@@ -28,26 +28,19 @@ REBUILT_BY = ("data", "points", "jitter", "betas", "seed") + ARCH  # a change of
 def apply_settings(trainer, new) -> None:
     """Apply a ``settings()`` dict (or its JSON) to ``trainer``: controls go to the running
     training as with ``set``; a change of data, points, nets' sizes, betas or seed rebuilds (a
-    reset). A bad value raises ValueError and leaves the trainer as it was (paused, if it had to
-    rebuild)."""
+    reset, which pauses). Every value is checked before anything changes: a bad one raises a
+    ValueError or TypeError naming it and leaves the trainer as it was, running if it ran."""
     s = check_settings(new)
     current = trainer.settings()
-    if not [k for k in REBUILT_BY if k in s and s[k] != current.get(k)]:
-        trainer.set(**{k: v for k, v in s.items() if k in CONTROLS})
-        if "panels" in s:
-            trainer.show(**s["panels"])
-        return
-    trainer.pause()
     full = dict(current, points=current.get("points"), jitter=trainer._controls.jitter)
     full.update(s)
-    before = dict(trainer.__dict__)
-    try:
-        trainer._controls = LiveControls(trainer, full)
-        trainer.reset()
-    except Exception:  # a bad value: keep the set-up that was running, consistent
-        trainer.__dict__.clear()
-        trainer.__dict__.update(before)
-        raise
+    controls = LiveControls(trainer, full)  # every setting checked (LiveSettings); nothing changed yet
+    if not [k for k in REBUILT_BY if k in s and s[k] != current.get(k)]:  # the same data: set(data=) would reset
+        trainer.set(**{k: v for k, v in s.items() if k in CONTROLS and k != "data"})
+        if "panels" in s:
+            trainer.show(**(s["panels"] or {}))  # checked with the others (None: no change)
+        return
+    trainer._reset(controls)  # pauses; takes the new settings once their nets are built
     trainer._ui.sync()
     trainer._ui.layout_panels()
     trainer._ui.show_status()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data as _data
+from .checks import check_seed
 from .live_view import PANELS
 from .losses import BCE_LOSSES
 from .settings import Settings, _Checked, check_both_steps, option
@@ -117,7 +118,7 @@ class LiveSettings(_Checked):
     hidden: int = option(128, _check_count, live=False, doc="the MLPs' width")
     depth: int = option(3, _check_count, live=False, doc="the MLPs' hidden layers")
     betas: tuple = _gan_option("betas")
-    seed: int = _gan_option("seed")
+    seed: int = _gan_option("seed", check=check_seed)  # an integer: the trainer seeds its nets, data and view
     jitter: float = option(0.02, _checked(_data.check_jitter), live=False, doc="the drawn points' spread")
     points: object = option(None, lambda name, v: None if v is None else check_points(v), live=False,
                             doc="(n, 2) or (n, 1): the data for \"draw\" (None: the pad's starting points)")

@@ -7,6 +7,10 @@ Wasserstein (WGAN, Arjovsky et al. 2017) losses take D's *raw* output ``D(x)`` (
 sigmoid in them); ``gradient_penalty`` is WGAN-GP's (Gulrajani et al. 2017), ``r1_penalty`` the
 zero-centred R1 penalty on real data (Mescheder et al. 2018). Functions on a grid take density
 values sampled on an evenly spaced grid with spacing ``dx`` and return Python floats.
+
+Inputs may be tensors, arrays or lists of numbers. A loss's real and fake batches are two sample
+means, so they may differ in size; values paired point by point (BCE's probabilities and labels,
+densities on one grid) must have one shape. Anything else is refused with an error naming it.
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .checks import as_numbers, as_values, check_callable, check_real
 
 __all__ = [
     "GENERATOR_LOSSES", "BCE_LOSSES",
@@ -43,10 +49,7 @@ def value_function(d_real, d_fake) -> torch.Tensor:
 def _probabilities(name: str, p) -> torch.Tensor:
     """``p`` as a floating tensor of probabilities in [0, 1] (a ValueError naming ``name`` otherwise:
     logits passed where probabilities belong, say)."""
-    p = torch.as_tensor(p)
-    p = p if p.is_floating_point() else p.float()
-    if p.numel() == 0:
-        raise ValueError(f"{name} is empty: it needs at least one probability")
+    p = as_values(name, p)
     if not ((p >= 0) & (p <= 1)).all():  # NaN fails too
         raise ValueError(f"{name} must hold probabilities in [0, 1] (D's output after the sigmoid), got values "
                          f"from {p.min().item():g} to {p.max().item():g}; for logits use the *_loss functions")
@@ -55,8 +58,11 @@ def _probabilities(name: str, p) -> torch.Tensor:
 
 def bce(p, y) -> torch.Tensor:
     r"""Binary cross-entropy, averaged: BCE(p, y) = -mean[y log p + (1 - y) log(1 - p)]."""
-    p = _probabilities("p", p)
-    y = _probabilities("y", torch.as_tensor(y, dtype=p.dtype))
+    p, y = _probabilities("p", p), _probabilities("y", y)
+    if y.numel() != 1 and y.shape != p.shape:  # (n, 1) against (n,) would broadcast to n x n pairs
+        raise ValueError(f"y must be one label or one per probability, of p's shape {tuple(p.shape)}; "
+                         f"got shape {tuple(y.shape)}")
+    y = y.to(p.dtype)
     return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean()
 
 
@@ -75,6 +81,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
     for name, y in (("real_label", real_label), ("fake_label", fake_label)):
         if isinstance(y, bool) or not isinstance(y, (int, float)) or not 0 <= y <= 1:
             raise ValueError(f"{name} must be a number in [0, 1], got {y!r}")
+    real_logits, fake_logits = as_values("real_logits", real_logits), as_values("fake_logits", fake_logits)
     if real_label == 1 and fake_label == 0:
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     real = real_label * F.softplus(-real_logits) + (1 - real_label) * F.softplus(real_logits)
@@ -92,6 +99,7 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
     - ``"lsgan"``: ½ E_z[(D(G(z)) - 1)²] (``lsgan_generator_loss``).
     - ``"wasserstein"``: -E_z[D(G(z))] (``wasserstein_generator_loss``).
     """
+    fake_logits = as_values("fake_logits", fake_logits)
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()
     if kind == "saturating":
@@ -108,12 +116,14 @@ def lsgan_discriminator_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> 
 
     D regresses real data onto 1 and fakes onto 0 with squared errors, on its raw output.
     """
+    real_out, fake_out = as_values("real_out", real_out), as_values("fake_out", fake_out)
     return 0.5 * (real_out - 1).pow(2).mean() + 0.5 * fake_out.pow(2).mean()
 
 
 def lsgan_generator_loss(fake_out: torch.Tensor) -> torch.Tensor:
     r"""LSGAN's G loss (c=1): ½ E_z[(D(G(z)) - 1)²]. Unlike the saturating BCE loss its
     gradient grows, not vanishes, the further the fakes are from where D puts the real data."""
+    fake_out = as_values("fake_out", fake_out)
     return 0.5 * (fake_out - 1).pow(2).mean()
 
 
@@ -124,11 +134,13 @@ def wasserstein_critic_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> t
     Wasserstein-1 distance W(p_data, p_g) (Kantorovich-Rubinstein duality). D is a *critic*: a
     score, not a probability. Keep it Lipschitz with ``gradient_penalty``.
     """
+    real_out, fake_out = as_values("real_out", real_out), as_values("fake_out", fake_out)
     return fake_out.mean() - real_out.mean()
 
 
 def wasserstein_generator_loss(fake_out: torch.Tensor) -> torch.Tensor:
     r"""WGAN's generator loss: -E_z[D(G(z))] (G raises the critic's score of its samples)."""
+    fake_out = as_values("fake_out", fake_out)
     return -fake_out.mean()
 
 
@@ -141,8 +153,11 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor,
     ``weight * gradient_penalty(...)`` to D's loss (weight 10 in the paper). ``generator`` is an
     optional ``torch.Generator`` for ε.
     """
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    check_callable("discriminator", discriminator, "discriminator(x) -> D's output")
+    real, fake = as_values("real", real), as_values("fake", fake)
+    if real.shape != fake.shape or real.ndim == 0:  # pairs (x, G(z)): one batch shape (n, ...)
+        raise ValueError(f"real and fake must have the same shape (n, ...), got {tuple(real.shape)} and "
+                         f"{tuple(fake.shape)}")
     real, fake = real.detach(), fake.detach()
     eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator,
                      device=real.device, dtype=real.dtype)
@@ -162,7 +177,8 @@ def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     the (γ/2) ψ² that makes the circling converge (``gan_edu.dirac``). Differentiable in D's
     parameters (``create_graph=True``).
     """
-    if not real.requires_grad:
+    real_out, real = as_values("real_out", real_out), as_values("real", real)
+    if not (real.requires_grad and real_out.requires_grad):
         raise ValueError("r1_penalty needs real.requires_grad_(True) before real_out = D(real)")
     (grad,) = torch.autograd.grad(real_out.float().sum(), real, create_graph=True)
     return grad.float().reshape(grad.shape[0], -1).pow(2).sum(1).mean()
@@ -176,6 +192,7 @@ def discriminator_loss_for(kind: str, real_out: torch.Tensor, fake_out: torch.Te
     - ``"lsgan"``: ½ E(D(x) - 1)² + ½ E D(G(z))² (``lsgan_discriminator_loss``).
     - ``"wasserstein"``: E D(G(z)) - E D(x) (``wasserstein_critic_loss``).
     """
+    real_out, fake_out = as_values("real_out", real_out), as_values("fake_out", fake_out)
     if kind in BCE_LOSSES:
         return discriminator_loss(real_out, fake_out)
     if kind == "lsgan":
@@ -190,9 +207,24 @@ def optimal_discriminator(p_data, p_g) -> np.ndarray:
 
     Where both densities are zero D* is undefined; we return 1/2 there.
     """
-    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    p_data, p_g = _on_one_grid(p_data=p_data, p_g=p_g)
     total = p_data + p_g
     return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
+
+
+def _on_one_grid(**values) -> list[np.ndarray]:
+    """The values (densities, D's probabilities) as float arrays sampled on one grid: of one shape."""
+    arrays = [as_numbers(name, v) for name, v in values.items()]
+    if len({a.shape for a in arrays}) > 1:
+        shapes = ", ".join(f"{name} {a.shape}" for name, a in zip(values, arrays))
+        names = ", ".join(list(values)[:-1]) + " and " + list(values)[-1]
+        raise ValueError(f"{names} must be sampled on one grid, so of one shape; got {shapes}")
+    return arrays
+
+
+def _dx(dx) -> float:
+    """The grid's spacing (its cell's area in 2D): a positive finite number."""
+    return check_real("dx", dx, 0.0, low_open=True)
 
 
 def _xlogy(x, y):
@@ -211,13 +243,14 @@ def value_function_on_grid(d, p_data, p_g, dx: float) -> float:
     D is clipped to [1e-12, 1 - 1e-12]: where p_data dwarfs p_g, D* = p_data/(p_data+p_g) rounds
     to exactly 1 in floating point and log(1 - D) would be -inf instead of a negligible term.
     """
-    d = np.clip(np.asarray(d, dtype=float), 1e-12, 1 - 1e-12)
+    d, p_data, p_g = _on_one_grid(d=d, p_data=p_data, p_g=p_g)
+    d, dx = np.clip(d, 1e-12, 1 - 1e-12), _dx(dx)
     return float(np.sum(_xlogy(p_data, d) + _xlogy(p_g, 1 - d)) * dx)
 
 
 def virtual_training_criterion(p_data, p_g, dx: float) -> float:
     r"""C(G) = max_D V(D,G) = V(D*, G). Goodfellow et al. show C(G) = -log 4 + 2 JSD(p_data || p_g)."""
-    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    (p_data, p_g), dx = _on_one_grid(p_data=p_data, p_g=p_g), _dx(dx)
     total = p_data + p_g  # log D* = log(p_data / total), log(1 - D*) = log(p_g / total), without rounding
     return float(np.sum(_xlogy(p_data, p_data / np.where(total > 0, total, 1))
                         + _xlogy(p_g, p_g / np.where(total > 0, total, 1))) * dx)
@@ -225,7 +258,7 @@ def virtual_training_criterion(p_data, p_g, dx: float) -> float:
 
 def kl_divergence(p, q, dx: float) -> float:
     r"""KL(p || q) = ∫ p(x) log(p(x) / q(x)) dx (infinite where q = 0 < p)."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    (p, q), dx = _on_one_grid(p=p, q=q), _dx(dx)
     if np.any((q <= 0) & (p > 0)):
         return math.inf
     return float(np.sum(_xlogy(p, p) - _xlogy(p, q)) * dx)
@@ -233,7 +266,8 @@ def kl_divergence(p, q, dx: float) -> float:
 
 def jensen_shannon(p, q, dx: float) -> float:
     r"""JSD(p || q) = ½ KL(p || m) + ½ KL(q || m) with m = (p + q) / 2; between 0 and log 2."""
-    m = (np.asarray(p, dtype=float) + np.asarray(q, dtype=float)) / 2
+    p, q = _on_one_grid(p=p, q=q)
+    m = (p + q) / 2
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
 
 
@@ -254,7 +288,8 @@ def generator_objective_on_grid(d, p_g, dx: float, kind: str = "non_saturating")
     computes log D* and log(1 - D*) from the densities without rounding or clipping.
     """
     _check_generator_kind(kind)
-    d = np.clip(np.asarray(d, dtype=float), 1e-12, 1 - 1e-12)  # as in value_function_on_grid
+    d, p_g = _on_one_grid(d=d, p_g=p_g)
+    d, dx = np.clip(d, 1e-12, 1 - 1e-12), _dx(dx)  # as in value_function_on_grid
     if kind == "saturating":
         return float(np.sum(_xlogy(p_g, 1 - d)) * dx)
     return float(-np.sum(_xlogy(p_g, d)) * dx)
@@ -272,7 +307,7 @@ def optimal_generator_objective(p_data, p_g, dx: float, kind: str = "non_saturat
     Both are smallest exactly when p_g = p_data (values -log 2 and log 2).
     """
     _check_generator_kind(kind)
-    p_data, p_g = np.asarray(p_data, dtype=float), np.asarray(p_g, dtype=float)
+    (p_data, p_g), dx = _on_one_grid(p_data=p_data, p_g=p_g), _dx(dx)
     total = p_data + p_g
     if kind == "saturating":
         return float(np.sum(_xlogy(p_g, p_g) - _xlogy(p_g, total)) * dx)

@@ -33,13 +33,13 @@ import copy
 import time
 
 from . import data, match
-from .checks import check_count
+from .checks import check_choice, check_count, check_real
 from .metrics import mode_coverage
 from .nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
 from .train import GAN
 
-__all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "lr_factor", "train", "evaluate", "task_band",
-           "shape_scores"]
+__all__ = ["RECIPES", "TASKS", "N_SAMPLES", "get_recipe", "build", "check_lr_decay", "lr_factor", "train", "evaluate",
+           "task_band", "shape_scores"]
 
 # The benchmark tasks of the mode-collapse literature (VEEGAN, PacGAN): name -> sampler(seed).
 TASKS = {"ring": lambda seed=0: data.ring(8, radius=2.0, std=0.02, seed=seed),
@@ -51,7 +51,7 @@ _COMMON = dict(
     D=dict(hidden=128, depth=3),
     gan=dict(lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.999), loss="non_saturating", d_steps=1),
     steps=6000, batch_size=64,
-    lr_decay=None,  # or (start, factor[, "linear"]): see lr_factor
+    lr_decay=None,  # or (start, factor[, "linear"]): see lr_factor and check_lr_decay
 )
 
 
@@ -112,6 +112,7 @@ def get_recipe(name_or_recipe, **changes) -> dict:
     if unknown:
         raise ValueError(f"unknown recipe keys {sorted(unknown)}; known: {sorted(_COMMON)}")
     recipe.update(copy.deepcopy(changes))
+    check_lr_decay(recipe.get("lr_decay"))
     return recipe
 
 
@@ -130,11 +131,27 @@ def build(recipe, data_dim: int = 2, seed: int = 0, device="cpu") -> GAN:
     return GAN(G, D, device=device, seed=seed, **gan_kw)
 
 
+def check_lr_decay(lr_decay):
+    """A learning-rate decay: ``None``, ``(start, factor)`` or ``(start, factor, "linear")`` (a tuple
+    or list), ``start`` in [0, 1] the fraction of training before it begins, ``factor`` in (0, 1]
+    the rates' multiplier at the end."""
+    if lr_decay is None:
+        return None
+    if not isinstance(lr_decay, (tuple, list)) or len(lr_decay) not in (2, 3):
+        raise ValueError(f'lr_decay must be None, (start, factor) or (start, factor, "linear"), got {lr_decay!r}')
+    check_real("lr_decay's start", lr_decay[0], 0.0, 1.0)
+    check_real("lr_decay's factor", lr_decay[1], 0.0, 1.0, low_open=True)
+    if len(lr_decay) == 3:
+        check_choice("lr_decay's shape", lr_decay[2], ("linear",))
+    return lr_decay
+
+
 def lr_factor(lr_decay, t: float) -> float:
-    """The learning-rate multiplier at training progress ``t`` in [0, 1] for ``lr_decay``:
-    ``None`` (always 1); ``(start, factor)``: 1 until ``start``, then ``factor``; or
-    ``(start, factor, "linear")``: 1 until ``start``, then linearly down to ``factor`` at the end."""
-    if not lr_decay:
+    """The learning-rate multiplier at training progress ``t`` in [0, 1] for ``lr_decay``
+    (``check_lr_decay``): ``None`` (always 1); ``(start, factor)``: 1 until ``start``, then
+    ``factor``; or ``(start, factor, "linear")``: 1 until ``start``, then linearly down to
+    ``factor`` at the end."""
+    if check_lr_decay(lr_decay) is None:
         return 1.0
     start, factor, *shape = lr_decay
     if t < start:

@@ -139,13 +139,14 @@ class GAN:
         self.G, self.D = _check_net("generator", generator), _check_net("discriminator", discriminator)
         self.noise_dim = _noise_dim(generator)
         self.settings_now = Settings(**settings)
-        self.device = get_device(device)
+        switches = Switches(amp, channels_last, compile, resident_data, fused_adam, cuda_graphs)
+        checks.check_float32("generator", generator), checks.check_float32("discriminator", discriminator)
+        self.device = get_device(device)  # every argument checked: only now are the nets moved
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
-        checks.check_float32("generator", self.G), checks.check_float32("discriminator", self.D)
         checks.generator_takes_noise(self.G, self.noise_dim, self.device)
         # the average starts at G's weights; copied before compiling, it is never compiled
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.ema else None
-        self._build_speed(Switches(amp, channels_last, compile, resident_data, fused_adam, cuda_graphs))
+        self._build_speed(switches)
         self.opt_d = self._make_optimizer(self.D, self.settings_now.lr_d)
         self.opt_g = self._make_optimizer(self.G, self.settings_now.lr_g)
         self.rng = torch.Generator(self.device)

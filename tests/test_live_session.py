@@ -41,6 +41,14 @@ def test_apply_settings_to_a_running_trainer(trainer):
     assert trainer.running and trainer.gan.step > 2 and trainer.panels["optimal"]
 
 
+def test_applying_a_pasted_settings_dict_changes_the_controls_only(trainer):
+    trainer.run(5)
+    pasted = dict(trainer.settings(), lr_d=2e-3)  # the whole dict, data included, one control changed
+    trainer.apply_settings(pasted)
+    assert trainer.gan.step == 5 and trainer.settings() == pasted  # not reset: the training goes on
+    assert trainer.run(1)["lr_d"][-1] == 2e-3
+
+
 def test_bad_settings_leave_the_trainer_as_it_was(trainer):
     trainer.run(3)
     before, step = trainer.settings(), trainer.gan.step
