@@ -197,7 +197,10 @@ def case_round_trip(settings: dict):
 
 def case_recipe(name: str):
     def run(work: Path):
-        from gan_edu import recipes
+        try:
+            from gan_edu.experiments import recipes
+        except ImportError:  # a tree from before the subpackages (gan_edu.recipes)
+            from gan_edu import recipes
 
         gan = recipes.train(name, sampler_for("ring"), seed=0, steps=40)
         return gan, probe_for(2), {}

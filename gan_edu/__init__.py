@@ -1,16 +1,33 @@
 """gan_edu: the small, tested PyTorch package behind the gan-edu course notebooks.
 
-Read ``gan_edu.algorithm`` first: Algorithm 1 of the GAN paper as a few plain functions.
+Read ``gan_edu.algorithm`` first: Algorithm 1 of the GAN paper as a few plain functions. The core
+sits at the top level (algorithm, losses, nets, data, options, settings, train, checkpoint, checks,
+device, plots); the subpackages build on it: ``speed`` (the switches ``GAN`` applies), ``metrics``
+(measurements), ``experiments`` (recipes, several GANs at once, failures, the Dirac-GAN), ``live``
+(the playground) and ``exercises`` (the checkers). Importing the core loads neither pyplot nor
+widgets: the other modules load when first used (``ge.live``, ``ge.plots``, ...).
 """
-from . import (algorithm, batched, checkpoint, checks, data, device, dirac, drawpad, exercises, graphs, live,
-               live_images, live_play, losses, metrics, nets,
-               options, plots, recipes, settings, speed, train)
-from .batched import BatchedGAN
+import importlib
+
 from .device import describe_device, fast_mode, get_device, seed_everything
 from .train import GAN, NonFiniteLossError
 
 __version__ = "0.1.0"
-__all__ = ["GAN", "BatchedGAN", "NonFiniteLossError", "algorithm", "batched", "checkpoint", "checks", "data",
-           "describe_device", "device", "dirac", "drawpad", "exercises", "fast_mode", "get_device", "graphs", "live",
-           "live_images", "live_play", "losses", "metrics", "nets", "options",
-           "plots", "recipes", "seed_everything", "settings", "speed", "train"]
+
+SUBMODULES = ("algorithm", "checkpoint", "checks", "data", "device", "losses", "nets", "options", "plots",
+              "settings", "train", "colab", "speed", "metrics", "experiments", "live", "exercises")
+__all__ = ["GAN", "BatchedGAN", "NonFiniteLossError", "describe_device", "fast_mode", "get_device",
+           "seed_everything", *SUBMODULES]
+
+
+def __getattr__(name):
+    """``ge.live``, ``ge.plots``, ...: a module loads when first used; ``ge.BatchedGAN`` too."""
+    if name in SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name == "BatchedGAN":
+        return importlib.import_module(".experiments.batched", __name__).BatchedGAN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -32,11 +32,20 @@ from torch import nn
 
 from .losses import discriminator_loss, generator_loss
 
-__all__ = ["REAL_LABEL", "FAKE_LABEL", "BCE", "Rules", "PLAIN", "frozen", "d_step", "g_step",
+__all__ = ["REAL_LABEL", "FAKE_LABEL", "NOISES", "noise_prior", "BCE", "Rules", "PLAIN", "frozen", "d_step", "g_step",
            "simultaneous_step", "alternating_round", "simultaneous_round"]
 
 REAL_LABEL = 1.0  # Step 0: D's target for real data ...
 FAKE_LABEL = 0.0  # ... and for generated data
+NOISES = ("normal", "uniform")  # the noise prior p(z)
+
+
+def noise_prior(n: int, dim: int, kind: str = "normal", generator: torch.Generator | None = None,
+                device=None) -> torch.Tensor:
+    """z ~ p(z): ``n`` draws of size ``dim`` from N(0, I) (``"normal"``) or U[-1, 1] (``"uniform"``)."""
+    if kind == "normal":
+        return torch.randn(n, dim, generator=generator, device=device)
+    return torch.rand(n, dim, generator=generator, device=device) * 2 - 1
 
 
 class BCE:

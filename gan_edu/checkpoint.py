@@ -22,15 +22,18 @@ NEEDED = ("nets", "opt_d", "opt_g", "settings", "step", "history", "rng")
 
 
 def atomic_save(obj, path) -> Path:
-    """``torch.save(obj)`` to a temporary file in ``path``'s folder, then a rename onto ``path``:
-    a crash or a full disk never leaves half a file where a good one was. ``path``: a file's path
-    (a string or ``pathlib.Path``), checked before anything is written."""
+    """``torch.save(obj)`` to a temporary file in ``path``'s folder, flushed to the disk (fsync),
+    then a rename onto ``path``: a crash, a power cut or a full disk never leaves half a file where
+    a good one was. ``path``: a file's path (a string or ``pathlib.Path``), checked before anything
+    is written."""
     path = check_path("path", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes on the disk before the rename makes them the file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

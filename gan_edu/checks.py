@@ -16,11 +16,12 @@ import torch
 from torch import nn
 
 __all__ = ["check_lr", "check_seed", "check_real", "check_callable", "check_callbacks", "check_fits", "check_choice", "check_weight", "check_count", "check_steps", "check_both_steps",
-           "check_fraction", "check_betas", "check_path", "check_keys", "as_values", "as_numbers",
+           "check_fraction", "check_betas", "check_amp", "AMP_CHOICES", "check_path", "check_keys", "as_values", "as_numbers",
            "real_batch", "forward_unchanged", "nets_fit", "check_float32",
            "generator_takes_noise", "g_feeds_d", "as_input", "available_memory"]
 
 MAX_STEPS_PER_ROUND = 10
+AMP_CHOICES = (False, True, "auto", "bf16", "off")  # the ``amp`` switch (gan_edu.speed.switches.autocast_dtype)
 MAX_LR = 10.0
 MAX_SEED = 2**32 - 1
 
@@ -156,6 +157,13 @@ def check_betas(name: str, value) -> tuple:
             or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in value)):
         raise ValueError(f"{name} must be two numbers in [0, 1), got {value!r}")
     return tuple(float(b) for b in value)
+
+
+def check_amp(name: str, value):
+    """The ``amp`` switch: one of ``AMP_CHOICES`` (True and False themselves, not 1 or 0)."""
+    if value not in AMP_CHOICES or (value is not True and value is not False and not isinstance(value, str)):
+        raise ValueError(f"{name} must be one of {AMP_CHOICES}, got {value!r}")
+    return value
 
 
 def check_path(name: str, value) -> Path:

@@ -23,16 +23,15 @@ import torch.nn.functional as F
 from .checks import as_numbers, as_values, check_callable, check_real
 
 __all__ = [
-    "GENERATOR_LOSSES", "BCE_LOSSES",
+    "BCE_LOSSES",
     "lsgan_discriminator_loss", "lsgan_generator_loss", "wasserstein_critic_loss",
-    "wasserstein_generator_loss", "gradient_penalty", "r1_penalty", "discriminator_loss_for",
+    "wasserstein_generator_loss", "gradient_penalty", "r1_penalty",
     "value_function", "bce", "discriminator_loss", "generator_loss",
     "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
     "kl_divergence", "jensen_shannon",
     "generator_objective_on_grid", "optimal_generator_objective",
 ]
 
-GENERATOR_LOSSES = ("non_saturating", "saturating", "lsgan", "wasserstein")
 BCE_LOSSES = ("non_saturating", "saturating")  # the kinds whose D output is a logit of a probability
 
 
@@ -90,25 +89,20 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
-    r"""G's loss on D's output for generated data (logits for the BCE kinds, raw for the others).
+    r"""G's loss on D's logits for generated data, the two BCE kinds (notebook 02).
 
     - ``"saturating"``: the minimax loss E_z[log(1 - D(G(z)))] = -BCE(D(G(z)), 0)
       = -mean softplus(l). Its gradient vanishes when D confidently rejects the fakes.
     - ``"non_saturating"``: E_z[-log D(G(z))] = BCE(D(G(z)), 1) = mean softplus(-l):
       train G with the *real* label. Same fixed point, much stronger gradient early on.
-    - ``"lsgan"``: ½ E_z[(D(G(z)) - 1)²] (``lsgan_generator_loss``).
-    - ``"wasserstein"``: -E_z[D(G(z))] (``wasserstein_generator_loss``).
     """
     fake_logits = as_values("fake_logits", fake_logits)
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()
     if kind == "saturating":
         return -F.softplus(fake_logits).mean()
-    if kind == "lsgan":
-        return lsgan_generator_loss(fake_logits)
-    if kind == "wasserstein":
-        return wasserstein_generator_loss(fake_logits)
-    raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+    raise ValueError(f"unknown generator loss kind={kind!r}; choose one of {BCE_LOSSES} "
+                     "(LSGAN's and WGAN's G losses: lsgan_generator_loss, wasserstein_generator_loss)")
 
 
 def lsgan_discriminator_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
@@ -182,24 +176,6 @@ def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         raise ValueError("r1_penalty needs real.requires_grad_(True) before real_out = D(real)")
     (grad,) = torch.autograd.grad(real_out.float().sum(), real, create_graph=True)
     return grad.float().reshape(grad.shape[0], -1).pow(2).sum(1).mean()
-
-
-def discriminator_loss_for(kind: str, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-    r"""D's loss that goes with the generator loss ``kind``.
-
-    - ``"non_saturating"``, ``"saturating"``: BCE, mean softplus(-l_real) + mean softplus(l_fake)
-      (``discriminator_loss``; both G losses play against the same D).
-    - ``"lsgan"``: ½ E(D(x) - 1)² + ½ E D(G(z))² (``lsgan_discriminator_loss``).
-    - ``"wasserstein"``: E D(G(z)) - E D(x) (``wasserstein_critic_loss``).
-    """
-    real_out, fake_out = as_values("real_out", real_out), as_values("fake_out", fake_out)
-    if kind in BCE_LOSSES:
-        return discriminator_loss(real_out, fake_out)
-    if kind == "lsgan":
-        return lsgan_discriminator_loss(real_out, fake_out)
-    if kind == "wasserstein":
-        return wasserstein_critic_loss(real_out, fake_out)
-    raise ValueError(f"unknown loss kind={kind!r}; choose one of {GENERATOR_LOSSES}")
 
 
 def optimal_discriminator(p_data, p_g) -> np.ndarray:

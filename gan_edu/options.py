@@ -19,16 +19,17 @@ import torch
 from torch import nn
 
 from .algorithm import BCE, FAKE_LABEL, REAL_LABEL, Rules
-from .losses import (BCE_LOSSES, gradient_penalty, lsgan_discriminator_loss, lsgan_generator_loss, r1_penalty,
+from .losses import (gradient_penalty, lsgan_discriminator_loss, lsgan_generator_loss, r1_penalty,
                      wasserstein_critic_loss, wasserstein_generator_loss)
 
-__all__ = ["LSGAN", "Wasserstein", "smoothed_labels", "objective_for", "Packing", "GradientPenalty",
+__all__ = ["LSGAN", "Wasserstein", "smoothed_labels", "OBJECTIVES", "objective_for", "Packing", "GradientPenalty",
            "R1Penalty", "Penalties", "NonFiniteLossError", "FiniteCheck", "ema_update", "EMA", "rules_for"]
 
 
 class LSGAN:
     """Least squares: D regresses real onto 1 and fakes onto 0; G pulls its fakes onto 1."""
     probabilities = False  # D's raw output, not a probability
+    real_label, fake_label = REAL_LABEL, FAKE_LABEL  # D's regression targets
 
     def d_loss(self, real_out, fake_out):
         return lsgan_discriminator_loss(real_out.float(), fake_out.float())
@@ -40,14 +41,20 @@ class LSGAN:
         return out.float()
 
 
-class Wasserstein(LSGAN):
-    """WGAN: D is a critic, E D(G(z)) - E D(x); G raises the critic's score of its samples."""
+class Wasserstein:
+    """WGAN: D is a critic, E D(G(z)) - E D(x); G raises the critic's score of its samples.
+    A critic has no targets (``real_label`` and ``fake_label`` are None)."""
+    probabilities = False  # the critic's raw score
+    real_label = fake_label = None
 
     def d_loss(self, real_out, fake_out):
         return wasserstein_critic_loss(real_out.float(), fake_out.float())
 
     def g_loss(self, fake_out):
         return wasserstein_generator_loss(fake_out.float())
+
+    def outputs(self, out):
+        return out.float()
 
 
 def smoothed_labels(label_smoothing: str, s: float) -> tuple[float, float]:
@@ -56,11 +63,23 @@ def smoothed_labels(label_smoothing: str, s: float) -> tuple[float, float]:
             "two_sided": (REAL_LABEL - s, FAKE_LABEL + s)}[label_smoothing]
 
 
+def _bce(kind: str):
+    return lambda settings: BCE(kind, *smoothed_labels(settings.label_smoothing, settings.smoothing))
+
+
+# The objectives, keyed by the ``loss`` setting: each builds its object from the settings. A new
+# loss is one entry here and its object (with d_loss, g_loss, outputs, probabilities and labels).
+OBJECTIVES = {
+    "non_saturating": _bce("non_saturating"),  # G: E[-log D(G(z))], the real label (Goodfellow et al.)
+    "saturating": _bce("saturating"),          # G: E[log(1 - D(G(z)))], the minimax game
+    "lsgan": lambda settings: LSGAN(),
+    "wasserstein": lambda settings: Wasserstein(),
+}
+
+
 def objective_for(settings):
-    """The objective of ``settings.loss`` (the BCE kinds with ``smoothed_labels``)."""
-    if settings.loss in BCE_LOSSES:
-        return BCE(settings.loss, *smoothed_labels(settings.label_smoothing, settings.smoothing))
-    return LSGAN() if settings.loss == "lsgan" else Wasserstein()
+    """The objective of ``settings.loss`` (``OBJECTIVES``; the BCE kinds with ``smoothed_labels``)."""
+    return OBJECTIVES[settings.loss](settings)
 
 
 class Packing:

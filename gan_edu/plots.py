@@ -192,7 +192,7 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
     learned D(x) (e.g. ``gan.discriminate(metrics.grid_points(lim, bins))``), both in the
     layout of ``metrics.density_on_grid``; optional real (black) / generated (green) samples
     on top. The gap between the two panels is how far D is from optimal."""
-    from .metrics import _limits
+    from .metrics.grid import grid_limits
 
     d_star = np.asarray(torch.as_tensor(d_star).detach().cpu(), dtype=float)
     bins = d_star.shape[0]
@@ -203,7 +203,7 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
     d_learned = d_learned.reshape(bins, bins)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
-    lo, hi = _limits(lim)
+    lo, hi = grid_limits(lim)
     for ax, grid, name in ((axes[0], d_star, "optimal $D^*(x) = p_{data} / (p_{data} + p_g)$"),
                            (axes[1], d_learned, "learned $D(x)$")):
         im = ax.imshow(grid, origin="lower", extent=(lo, hi, lo, hi), cmap=D_CMAP, vmin=0, vmax=1,
@@ -227,11 +227,11 @@ def plot_discriminator_2d(d_grid, lim, real=None, fake=None, arrows_at=None, arr
     row x2_i, column x1_j (red: D says real, blue: fake), optional real (black) and generated
     (green) samples on top, and optional arrows ``arrows`` drawn at the points ``arrows_at``:
     where the generator's gradient pushes its samples."""
-    from .metrics import _limits
+    from .metrics.grid import grid_limits
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
-    lo, hi = _limits(lim)
+    lo, hi = grid_limits(lim)
     d_grid = torch.as_tensor(d_grid).detach().cpu().numpy()
     im = ax.imshow(d_grid, origin="lower", extent=(lo, hi, lo, hi), cmap=D_CMAP, vmin=0, vmax=1,
                    alpha=0.55, interpolation="bilinear")
@@ -303,7 +303,7 @@ def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode cove
 def plot_d_heatmap(gan, lim, ax=None, bins: int = 64, real=None, fake=None, title: str = "D(x) and the samples"):
     """The learned D(x) = sigmoid(logit) on the grid of ``metrics.grid_points(lim, bins)``, drawn
     by ``plot_discriminator_2d`` with optional real and generated samples. 2D data only."""
-    from .metrics import grid_points
+    from .metrics.grid import grid_points
 
     d = gan.discriminate(grid_points(lim, bins)).numpy().reshape(bins, bins)
     return plot_discriminator_2d(d, lim, real=real, fake=fake, ax=ax, title=title)
@@ -315,7 +315,7 @@ def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, 
     (``plot_d_heatmap``), and G's manifold (``plot_manifold``, a ``mesh`` x ``mesh`` noise grid)
     drawn over the real data. ``z`` fixes the noise of the samples (else ``gan.sample(n)``,
     which draws from the GAN's own noise generator). Returns the two axes."""
-    from .metrics import _limits
+    from .metrics.grid import grid_limits
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
@@ -325,7 +325,7 @@ def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, 
     pts = torch.as_tensor(real).detach().cpu().numpy()
     axes[1].scatter(pts[:, 0], pts[:, 1], s=3, c="black", alpha=0.3, label="real")
     plot_manifold(gan, ax=axes[1], n=mesh, title=f"{prefix}G's manifold")
-    lo, hi = _limits(lim)
+    lo, hi = grid_limits(lim)
     axes[1].set(xlim=(lo, hi), ylim=(lo, hi))
     return axes
 

@@ -15,15 +15,15 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .checks import check_seed as _check_seed_value
-from .checks import (MAX_STEPS_PER_ROUND, check_betas, check_both_steps, check_choice, check_count,  # noqa: F401
+from .checks import (MAX_STEPS_PER_ROUND, check_amp, check_betas, check_both_steps, check_choice, check_count,
                      check_fraction, check_lr, check_steps, check_weight)
-from .losses import GENERATOR_LOSSES
+from .algorithm import NOISES
+from .options import OBJECTIVES
 
 __all__ = ["Settings", "Switches", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS",
            "MAX_STEPS_PER_ROUND", "live_names", "construction_only", "checked_changes"]
 
 OPTIMIZERS = ("adam", "sgd")
-NOISES = ("normal", "uniform")
 UPDATES = ("alternating", "simultaneous")
 LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
 
@@ -42,14 +42,6 @@ def check_flag(name: str, value) -> bool:
 def check_compile(name: str, value):
     if not isinstance(value, (bool, str)):
         raise TypeError(f"{name} must be True, False or a torch.compile backend name, got {value!r}")
-    return value
-
-
-def check_amp(name: str, value):
-    from .speed import AMP_CHOICES
-
-    if value not in AMP_CHOICES or (value is not True and value is not False and not isinstance(value, str)):
-        raise ValueError(f"{name} must be one of {AMP_CHOICES}, got {value!r}")
     return value
 
 
@@ -90,7 +82,7 @@ class Settings(_Checked):
     lr_d: float = option(2e-4, check_lr, doc="D's learning rate")
     lr_g: float = option(2e-4, check_lr, doc="G's learning rate")
     betas: tuple = option((0.5, 0.999), check_betas, live=False, doc="Adam's betas (DCGAN: (0.5, 0.999))")
-    loss: str = option("non_saturating", _choice(GENERATOR_LOSSES),
+    loss: str = option("non_saturating", _choice(OBJECTIVES),
                        doc="the loss kind: non_saturating, saturating (BCE), lsgan, wasserstein")
     d_steps: int = option(1, check_steps, doc="D steps per round (0-10)")
     g_steps: int = option(1, check_steps, doc="G steps per round (0-10; not both 0)")
@@ -120,7 +112,7 @@ class Switches(_Checked):
     resident_data: bool = option(False, check_flag, live=False, doc="a TensorSampler's data on the device once")
     fused_adam: bool = option(False, check_flag, live=False, doc="Adam's fused update")
     cuda_graphs: bool = option(False, check_flag, live=False,
-                               doc="record a round as a CUDA graph and replay it (gan_edu.graphs; CUDA GPUs only)")
+                               doc="record a round as a CUDA graph and replay it (gan_edu.speed.graphs; CUDA GPUs only)")
 
 
 def live_names() -> tuple:

@@ -5,7 +5,7 @@ with the rounds of ``gan_edu.algorithm`` (read that file first: it is Algorithm 
 loss kind, D and G steps per round, optimizer, noise, update scheme, label smoothing, PacGAN's
 pack, the penalties' weights, the moving average of G) and the speed switches of
 ``Switches`` (``amp``, ``channels_last``, ``compile``, ``resident_data``, ``fused_adam``,
-``cuda_graphs``: each round replayed as a CUDA graph, ``gan_edu.graphs``), plus ``device``.
+``cuda_graphs``: each round replayed as a CUDA graph, ``gan_edu.speed.graphs``), plus ``device``.
 From the settings it builds the ``algorithm.Rules`` the steps call (``options.rules_for``:
 objective, packing, penalties, NaN guards); the switches are applied once, to the nets, the
 optimizers and the round, when they are built. ``fit`` trains, ``sample`` draws,
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import math
 import signal
 import threading
@@ -29,57 +28,63 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import checkpoint, checks, speed
-from .algorithm import alternating_round, d_step, g_step, simultaneous_round
+from . import checkpoint, checks
+from .speed import switches as speed
+from .algorithm import alternating_round, d_step, g_step, noise_prior, simultaneous_round
 from .data import TensorSampler
 from .device import get_device
 from .options import EMA, NonFiniteLossError, ema_update, rules_for
-from .settings import (LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, check_both_steps, check_choice,
-                       check_count, check_fraction, check_lr, check_weight, checked_changes)
+from .checks import check_both_steps, check_count
+from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, checked_changes
 
 __all__ = ["GAN", "NonFiniteLossError", "ema_update", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
-
-# the names other modules have imported from here
-_check_choice, _check_count, _check_fraction, _check_lr, _check_weight = (
-    check_choice, check_count, check_fraction, check_lr, check_weight)
-atomic_save, safe_load = checkpoint.atomic_save, checkpoint.safe_load
 
 HISTORY_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "lr_d", "lr_g")
 ROUND_NUMBERS = HISTORY_KEYS[1:5]  # what a round measures (``_as_floats``)
 # d_real / d_fake are the mean of D's output on real / fake data, as a probability sigmoid(l)
 # for the BCE losses; for "lsgan" the raw output (D regresses real onto 1, fake onto 0) and for
 # "wasserstein" the critic's raw score (d_real - d_fake estimates W(p_data, p_g)): not probabilities.
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 
 
 @contextlib.contextmanager
-def _sigint_at_step_boundary():
-    """Turn a first Ctrl-C / kernel interrupt into a flag the loop checks between steps.
-
-    An interrupt in the middle of ``optimizer.step()`` could leave half-updated weights;
-    deferring it to the step boundary keeps the GAN consistent and resumable. A second
-    interrupt raises at once. Only the main thread can install signal handlers.
-    """
-    flag = {"hit": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.getsignal(signal.SIGINT)
+def held_interrupts():
+    """Inside: a first interrupt (Ctrl-C, the notebook's stop button: SIGINT) sets the event it
+    yields instead of raising KeyboardInterrupt in the middle of a round; the loop checks it between
+    rounds, so the model is never left half-updated and stays resumable. A second interrupt raises
+    at once. Only the main thread of the main interpreter can catch signals; elsewhere the event is
+    never set."""
+    interrupted = threading.Event()
 
     def handler(signum, frame):
-        if flag["hit"]:
+        if interrupted.is_set():
             raise KeyboardInterrupt
-        flag["hit"] = True
+        interrupted.set()
 
     try:
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main interpreter
-        yield flag
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread, or not the main interpreter
+        yield interrupted
         return
     try:
-        yield flag
+        yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def buffers_kept(*nets: nn.Module):
+    """Run ``nets`` on copies of their buffers (batch norm's running statistics and counters), then
+    put the originals back, untouched: a forward pass that is not training leaves no trace in the
+    model (and a backward pass through it still finds the tensors it saved)."""
+    kept = [(module, name, b) for net in nets for module in net.modules()
+            for name, b in module.named_buffers(recurse=False)]
+    for module, name, b in kept:
+        setattr(module, name, b.clone())
+    try:
+        yield
+    finally:
+        for module, name, b in kept:
+            setattr(module, name, b)
 
 
 def _check_net(name: str, net) -> nn.Module:
@@ -145,12 +150,12 @@ class GAN:
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
         checks.generator_takes_noise(self.G, self.noise_dim, self.device)
         # the average starts at G's weights; copied before compiling, it is never compiled
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.ema else None
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.settings_now.ema else None
         self._build_speed(switches)
         self.opt_d = self._make_optimizer(self.D, self.settings_now.lr_d)
         self.opt_g = self._make_optimizer(self.G, self.settings_now.lr_g)
         self.rng = torch.Generator(self.device)
-        self.rng.manual_seed(self.seed) if self.seed is not None else self.rng.seed()
+        self.rng.manual_seed(self.settings_now.seed) if self.settings_now.seed is not None else self.rng.seed()
         self.step = 0
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self.history["events"] = []  # (step, name, value): control changes, for plots to mark
@@ -158,27 +163,22 @@ class GAN:
         self._pending: dict[str, object] = {}
         self._pending_lock = threading.Lock()
         self._checked = self._checked_g = False  # the nets checked against the data, against each other
-        self.after_round = [EMA(self.G_ema, self.G, self.ema)] if self.G_ema is not None else []
+        self.after_round = [EMA(self.G_ema, self.G, self.settings_now.ema)] if self.G_ema is not None else []
         self.rules = rules_for(self)
-
-    def __getattr__(self, name):
-        """``gan.loss``, ``gan.d_steps``, ...: the settings in effect (``settings_now``)."""
-        current = self.__dict__.get("settings_now")
-        if current is not None and name in SETTING_NAMES and name != "noise":
-            return getattr(current, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ building
     def _build_speed(self, switches: Switches) -> None:
         """Apply the speed switches once (``speed.apply_switches``): to the nets, to the nets as the
         steps call them (``players``: autocast), to the round (``round_graph``: CUDA graphs, or None)."""
         built = speed.apply_switches(self.G, self.D, switches, self.device)
-        self.amp_dtype, self.channels_last, self.compiled, self.players, self.round_graph = built
+        self.amp_dtype, self.channels_last, self.compiled = built.amp_dtype, built.channels_last, built.compiled
+        self.players, self.round_graph = built.players, built.round_graph
         self.resident_data, self.fused_adam = switches.resident_data, switches.fused_adam
 
     def _make_optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
-        if self.optimizer == "adam":
-            return speed.adam(net.parameters(), lr, self.betas, self.fused_adam, capturable=bool(self.round_graph))
+        s = self.settings_now
+        if s.optimizer == "adam":
+            return speed.adam(net.parameters(), lr, s.betas, self.fused_adam, capturable=bool(self.round_graph))
         return torch.optim.SGD(net.parameters(), lr=lr)
 
     # ------------------------------------------------------------------ settings
@@ -250,31 +250,40 @@ class GAN:
     # ------------------------------------------------------------------ sampling
     def noise(self, n: int) -> torch.Tensor:
         """z ~ p(z): ``n`` draws of N(0, I) (or U[-1, 1]) of size ``noise_dim``, on the device."""
-        if self.noise_kind == "normal":
-            return torch.randn(n, self.noise_dim, generator=self.rng, device=self.device)
-        return torch.rand(n, self.noise_dim, generator=self.rng, device=self.device) * 2 - 1
+        return noise_prior(n, self.noise_dim, self.noise_kind, self.rng, self.device)
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None, averaged: bool = True) -> torch.Tensor:
         """G(z) for ``n`` fresh noise draws (or the given ``z``), on the CPU, without gradients;
-        from ``G_ema`` when the GAN keeps one (``ema`` > 0) unless ``averaged=False``."""
+        from ``G_ema`` when the GAN keeps one (``ema`` > 0) unless ``averaged=False``.
+
+        G runs as it trains (training mode: batch norm normalises with the batch's own statistics,
+        which is how G's samples were judged by D), and every buffer (batch norm's running
+        statistics, counters) is put back afterwards: drawing samples never changes the model."""
         with self.lock, speed.compile_guard(self.compiled):
             if z is None:
                 z = self.noise(checks.check_fits("n", check_count("n", n), _bytes_per_sample(self), self.device))
             z = checks.as_input("z", z, (self.noise_dim,), self.device)
             G = self.G_ema if averaged and self.G_ema is not None else self.G
-            return G(z).float().cpu()
+            with buffers_kept(G):
+                return G(z).float().cpu()
+
+    def d_output(self, x: torch.Tensor) -> torch.Tensor:
+        """D's raw output (a logit for the BCE losses) for ``x`` on the device, as the training
+        steps call D: under autocast when ``amp`` is on and, with ``pack`` > 1, judging a pack of
+        ``pack`` copies of each x (one output per x). Gradients flow to ``x`` when it asks for them;
+        D's buffers are put back afterwards, as in ``sample``."""
+        with self.lock, speed.compile_guard(self.compiled), buffers_kept(self.D):
+            pack = self.settings_now.pack
+            x = self.rules.pack(x.repeat_interleave(pack, dim=0)) if pack > 1 else x
+            return self.players[1](x).float().reshape(-1)
 
     @torch.no_grad()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D(x) on the CPU, shape (n,): sigmoid(logit), a probability, for the BCE losses; D's raw
-        output for ``"lsgan"`` and ``"wasserstein"``. With ``pack`` > 1, D judges a pack of
-        ``pack`` copies of each x."""
-        with self.lock, speed.compile_guard(self.compiled):
-            x = checks.as_input("x", x, getattr(self.G, "data_shape", None), self.device)
-            if self.pack > 1:
-                x = self.rules.pack(x.repeat_interleave(self.pack, dim=0))
-            return self.rules.objective.outputs(self.D(x).reshape(-1)).cpu()
+        output for ``"lsgan"`` and ``"wasserstein"`` (``d_output``: packing and autocast as in training)."""
+        x = checks.as_input("x", x, getattr(self.G, "data_shape", None), self.device)
+        return self.rules.objective.outputs(self.d_output(x)).cpu()
 
     # ------------------------------------------------------------------ training
     def _real_batch(self, sampler, batch_size: int) -> torch.Tensor:
@@ -285,7 +294,7 @@ class GAN:
             real = real.contiguous(memory_format=torch.channels_last)
         if not self._checked:
             self._check_batch_size(real.shape[0])
-            checks.nets_fit(self.G, self.D, self.rules.pack, self.pack, self.noise_dim, real)
+            checks.nets_fit(self.G, self.D, self.rules.pack, self.settings_now.pack, self.noise_dim, real)
             self._checked = True
         return self.rules.penalty.watch(real)
 
@@ -331,9 +340,10 @@ class GAN:
         update; default: the settings')."""
         with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
-            d_steps, g_steps, update = plan or (self.d_steps, self.g_steps, self.update)
+            s = self.settings_now
+            d_steps, g_steps, update = plan or (s.d_steps, s.g_steps, s.update)
             if not d_steps and not self._checked_g:  # a G-only round has no data to check the nets with
-                checks.g_feeds_d(self.G, self.D, self.rules.pack, self.pack, self.noise_dim, batch_size, self.device)
+                checks.g_feeds_d(self.G, self.D, self.rules.pack, s.pack, self.noise_dim, batch_size, self.device)
                 self._checked_g = True
             return self._round(sampler, batch_size, d_steps, g_steps, update)
 
@@ -343,7 +353,7 @@ class GAN:
                                  self.device)
 
     def _check_batch_size(self, batch_size) -> int:
-        return checks.check_batch_size(batch_size, self.pack)
+        return checks.check_batch_size(batch_size, self.settings_now.pack)
 
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
         """One round of ``algorithm``'s, then the hooks after it (EMA), then its record."""
@@ -378,7 +388,7 @@ class GAN:
         from tqdm.auto import tqdm
 
         with tqdm(total=steps, disable=not progress, desc="training", leave=False) as bar, \
-                _sigint_at_step_boundary() as interrupt:
+                held_interrupts() as interrupt:
             for _ in range(steps):
                 rec = self.train_step(sampler, batch_size)
                 for callback in callbacks:
@@ -386,7 +396,7 @@ class GAN:
                 bar.update()
                 if bar.n % 25 == 0 or bar.n == steps:
                     bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", loss_g=f"{rec['loss_g']:.3f}")
-                if interrupt["hit"]:
+                if interrupt.is_set():
                     raise KeyboardInterrupt(f"training interrupted after step {self.step}; "
                                             "the GAN is intact: call fit again to resume")
         return self.history

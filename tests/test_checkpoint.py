@@ -19,7 +19,7 @@ def test_save_and_load_round_trip(tmp_path):
     path = gan.save(tmp_path / "ckpt" / "gan.pt")
     assert [p.name for p in path.parent.iterdir()] == ["gan.pt"]  # no temp file left
     back = GAN.load(path, device="cpu")
-    assert back.step == 11 and back.loss == "saturating" and back.lr_d == 3e-3
+    assert back.step == 11 and back.settings_now.loss == "saturating" and back.lr_d == 3e-3
     assert back.history == gan.history
     assert all(torch.equal(a, b) for a, b in zip(weights(gan), weights(back)))
     # resumes exactly: same next steps from both
@@ -43,14 +43,14 @@ def test_checkpoints_keep_the_round_settings_and_older_ones_load_with_defaults(t
     del state["checksum"]  # older checkpoints had no checksum either
     torch.save(state, tmp_path / "old.pt")
     old = GAN.load(tmp_path / "old.pt", device="cpu")
-    assert (old.g_steps, old.update, old.label_smoothing, old.smoothing) == (1, "alternating", "none", 0.1)
+    assert (old.settings_now.g_steps, old.settings_now.update, old.settings_now.label_smoothing, old.settings_now.smoothing) == (1, "alternating", "none", 0.1)
 
 
 def test_save_and_load_keep_pack_and_gp(tmp_path):
     gan = make_gan(pack=2, gp_weight=10.0, loss="wasserstein", d_steps=2)
     gan.fit(data.ring(), 3, 16, progress=False)
     back = GAN.load(gan.save(tmp_path / "gan.pt"), device="cpu")
-    assert (back.pack, back.gp_weight, back.loss, back.d_steps) == (2, 10.0, "wasserstein", 2)
+    assert (back.settings_now.pack, back.settings_now.gp_weight, back.settings_now.loss, back.settings_now.d_steps) == (2, 10.0, "wasserstein", 2)
     s1, s2 = data.ring(seed=3), data.ring(seed=3)
     gan.fit(s1, 2, 16, progress=False)
     back.fit(s2, 2, 16, progress=False)
@@ -91,3 +91,12 @@ def test_load_refuses_pickled_code(tmp_path):
     torch.save({"format": "gan_edu/1", "x": Evil()}, path)
     with pytest.raises(ValueError, match="not a readable"):
         GAN.load(path)
+
+
+def test_a_save_is_on_the_disk_before_the_rename_makes_it_the_file(tmp_path, monkeypatch):
+    order = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (order.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (order.append("replace"), real_replace(a, b))[1])
+    make_gan().save(tmp_path / "gan.pt")
+    assert order == ["fsync", "replace"]

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import gan_edu as ge
-from gan_edu import checkpoint, data, losses, metrics, nets, plots, recipes
+from gan_edu import checkpoint, data, losses, metrics, nets, plots
+from gan_edu.experiments import recipes
 from gan_edu.checks import MAX_LR, MAX_SEED
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -83,3 +83,42 @@ def test_ema_update_by_hand():
     bn.running_mean.fill_(3.0)
     ema_update(bn_avg, bn, 0.9)    # buffers are copied, not averaged
     assert torch.equal(bn_avg.running_mean, bn.running_mean)
+
+
+# ---------------------------------------------------------------------------- the table of objectives
+class Hinge:
+    """A loss the package does not have (the hinge loss of Lim & Ye 2017), added as one entry."""
+    probabilities, real_label, fake_label = False, None, None
+
+    def d_loss(self, real_out, fake_out):
+        return torch.relu(1 - real_out).mean() + torch.relu(1 + fake_out).mean()
+
+    def g_loss(self, fake_out):
+        return -fake_out.mean()
+
+    def outputs(self, out):
+        return out.float()
+
+
+def test_a_new_loss_is_one_entry_in_the_table_and_its_object(monkeypatch):
+    from gan_edu import data, options
+    from support import make_gan
+
+    monkeypatch.setitem(options.OBJECTIVES, "hinge", lambda settings: Hinge())
+    gan = make_gan(loss="hinge")
+    history = gan.fit(data.ring(), 3, batch_size=16, progress=False)
+    assert isinstance(gan.rules.objective, Hinge) and gan.settings()["loss"] == "hinge"
+    assert len(history["loss_d"]) == 3 and gan.d_labels() == (None, None)
+    gan.configure(loss="non_saturating")  # and back, while it trains
+    gan.fit(data.ring(), 1, batch_size=16, progress=False)
+    assert gan.settings()["loss"] == "non_saturating"
+
+
+def test_every_objective_has_what_the_steps_and_the_history_use():
+    from gan_edu import options
+    from gan_edu.settings import Settings
+
+    for name, build in options.OBJECTIVES.items():
+        objective = build(Settings(loss=name))
+        for attribute in ("d_loss", "g_loss", "outputs", "probabilities", "real_label", "fake_label"):
+            assert hasattr(objective, attribute), (name, attribute)

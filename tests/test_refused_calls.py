@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 import gan_edu as ge
-from gan_edu import data, dirac, losses, nets, recipes
+from gan_edu import data, losses, nets
+from gan_edu.experiments import dirac, recipes
 from gan_edu.live import LiveTrainer
-from gan_edu.live_settings import ARCH, CONTROLS, SETTINGS_KEYS
+from gan_edu.live.settings import ARCH, CONTROLS, SETTINGS_KEYS
 from gan_edu.options import NonFiniteLossError
 from gan_edu.settings import Settings, Switches
 
@@ -306,7 +307,6 @@ LOGIT_PAIRS = {  # sample means over real and over fake data: the two batches ma
     "discriminator_loss": (losses.discriminator_loss, ("real_logits", "fake_logits")),
     "lsgan_discriminator_loss": (losses.lsgan_discriminator_loss, ("real_out", "fake_out")),
     "wasserstein_critic_loss": (losses.wasserstein_critic_loss, ("real_out", "fake_out")),
-    "discriminator_loss_for": (lambda a, b: losses.discriminator_loss_for("lsgan", a, b), ("real_out", "fake_out")),
     "value_function": (losses.value_function, ("d_real", "d_fake")),
 }
 ONE_BATCH = {

@@ -229,7 +229,7 @@ def step_of(text: str) -> int:
 
 
 # The samples image: the playground's box holds the status line, then a row of the controls, the
-# samples image and G's manifold (gan_edu.live_widget.LiveWidget._layout), then the pad's box.
+# samples image and G's manifold (gan_edu.live.widget.LiveWidget._layout), then the pad's box.
 COUNT_FRAMES_JS = """() => {
   const box = document.querySelector('.gan-edu-status').parentElement;
   const img = box.children[1].querySelector('img');
@@ -459,9 +459,9 @@ def drive(page, ui: UI, url: str, report: dict, lr_cell: int) -> None:
     pad_img = page.locator(".gan-edu-test-pad img").first
     pad_img.wait_for(timeout=60_000)
     before = wait_until(page, lambda: page.evaluate(PAD_COUNT_JS), 30, "the pad's point count")
-    from gan_edu.drawpad import DrawPad
-    from gan_edu.live_settings import DRAW_LIM
-    size = 320  # gan_edu.live_widget.LiveWidget._add_pad
+    from gan_edu.live.drawpad import DrawPad
+    from gan_edu.live.settings import DRAW_LIM
+    size = 320  # gan_edu.live.widget.LiveWidget._add_pad
     left, top, right, bottom = DrawPad(lim=DRAW_LIM, size=size).axes_box()
     pad_img.scroll_into_view_if_needed()
     box = pad_img.bounding_box()

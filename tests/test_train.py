@@ -13,6 +13,7 @@ from torch import nn
 
 import gan_edu as ge
 from gan_edu import data, losses, nets
+from gan_edu.options import OBJECTIVES
 from gan_edu.train import GAN, NonFiniteLossError
 from support import make_gan, params, same, weights
 
@@ -131,7 +132,7 @@ def test_configure_changes_loss_steps_and_optimizer_at_the_next_step():
     gan = make_gan()
     gan.configure(loss="saturating", d_steps=2, optimizer="sgd")
     gan.fit(data.ring(), 1, 8, progress=False)
-    assert gan.loss == "saturating" and gan.d_steps == 2
+    assert gan.settings_now.loss == "saturating" and gan.settings_now.d_steps == 2
     assert isinstance(gan.opt_d, torch.optim.SGD) and gan.lr_d == 1e-3
     with pytest.raises(ValueError, match="cannot configure"):
         gan.configure(momentum=0.9)
@@ -237,7 +238,7 @@ def test_both_zero_is_refused_also_against_pending_changes():
         gan.configure(g_steps=0)
     gan.configure(d_steps=3, g_steps=0)  # together: fine
     gan.fit(data.ring(), 1, 8, progress=False)
-    assert (gan.d_steps, gan.g_steps) == (3, 0)
+    assert (gan.settings_now.d_steps, gan.settings_now.g_steps) == (3, 0)
 
 
 def test_configure_refuses_both_step_counts_zero_whether_pending_or_applied():
@@ -249,7 +250,7 @@ def test_configure_refuses_both_step_counts_zero_whether_pending_or_applied():
     gan.fit(data.ring(), 1, 8, progress=False)
     # what was pending is what got applied: d_steps = 0 alone (the refused g_steps = 0 was never queued)
     assert gan.history["events"] == [(0, "d_steps", 0)]
-    assert (gan.d_steps, gan.g_steps) == (0, 1)
+    assert (gan.settings_now.d_steps, gan.settings_now.g_steps) == (0, 1)
     with pytest.raises(ValueError, match="both be 0"):
         gan.configure(g_steps=0)
 
@@ -356,7 +357,7 @@ def test_simultaneous_gradients_come_from_one_pass_through_the_old_d():
 
     z = torch.randn(32, gan.noise_dim, generator=rng)  # the round's noise draw
     fake_logits = D_old(G_old(z))
-    g_expected = torch.autograd.grad(losses.generator_loss(fake_logits, gan.loss), list(G_old.parameters()),
+    g_expected = torch.autograd.grad(losses.generator_loss(fake_logits, gan.settings_now.loss), list(G_old.parameters()),
                                      retain_graph=True)
     d_expected = torch.autograd.grad(losses.discriminator_loss(D_old(real), fake_logits, 0.9, 0.1),
                                      list(D_old.parameters()))
@@ -365,7 +366,7 @@ def test_simultaneous_gradients_come_from_one_pass_through_the_old_d():
     for p, g in zip(gan.D.parameters(), d_expected):
         torch.testing.assert_close(p.grad, g)
     # the updated D would have given G another gradient: the test can tell the two apart
-    g_new_d = torch.autograd.grad(losses.generator_loss(gan.D(G_old(z)), gan.loss), list(G_old.parameters()))
+    g_new_d = torch.autograd.grad(losses.generator_loss(gan.D(G_old(z)), gan.settings_now.loss), list(G_old.parameters()))
     assert any(not torch.allclose(a, b) for a, b in zip(g_new_d, g_expected))
 
 
@@ -394,6 +395,8 @@ def test_label_smoothing_sets_d_targets_and_checks_its_amount():
     assert gan.d_labels() == (0.8, 0.0)
     gan = make_gan(label_smoothing="two_sided", smoothing=0.2)
     assert gan.d_labels() == (0.8, 0.2)
+    assert make_gan(loss="lsgan").d_labels() == (1.0, 0.0)  # LSGAN's regression targets
+    assert make_gan(loss="wasserstein").d_labels() == (None, None)  # a critic has no targets
     for bad in (-0.1, 0.5, "0.1", True):
         with pytest.raises(ValueError, match="smoothing"):
             gan.configure(smoothing=bad)
@@ -437,7 +440,7 @@ def test_label_smoothing_applies_to_the_bce_kinds_only():
 
 
 # ---------------------------------------------------------------------------- the other losses and the penalties
-@pytest.mark.parametrize("kind", losses.GENERATOR_LOSSES)
+@pytest.mark.parametrize("kind", list(OBJECTIVES))
 @pytest.mark.parametrize("gp_weight", [0.0, 10.0])
 def test_every_loss_kind_trains_with_and_without_penalty(kind, gp_weight):
     gan = make_gan(loss=kind, gp_weight=gp_weight, pack=2)
@@ -469,7 +472,7 @@ def test_configure_loss_and_gp_weight_and_refuse_bad_or_fixed_ones():
     gan = make_gan()
     gan.configure(gp_weight=5.0, loss="lsgan")
     gan.fit(data.ring(), 1, 8, progress=False)
-    assert gan.gp_weight == 5.0 and gan.loss == "lsgan"
+    assert gan.settings_now.gp_weight == 5.0 and gan.settings_now.loss == "lsgan"
     assert (0, "gp_weight", 5.0) in gan.history["events"]
     with pytest.raises(ValueError, match="gp_weight"):
         gan.configure(gp_weight=-1.0)
@@ -510,13 +513,13 @@ def test_r1_weight_is_a_setting_with_checks_and_survives_save(tmp_path):
     assert gan.settings()["r1_weight"] == 1.0 and all(math.isfinite(v) for v in gan.history["loss_d"])
     gan.configure(r1_weight=0.5)
     gan.fit(data.ring(), 1, 16, progress=False)
-    assert gan.r1_weight == 0.5 and (2, "r1_weight", 0.5) in gan.history["events"]
+    assert gan.settings_now.r1_weight == 0.5 and (2, "r1_weight", 0.5) in gan.history["events"]
     back = GAN.load(gan.save(tmp_path / "gan.pt"), device="cpu")
-    assert back.r1_weight == 0.5
+    assert back.settings_now.r1_weight == 0.5
     for bad, err in ((-1.0, ValueError), (math.inf, ValueError), ("one", TypeError)):
         with pytest.raises(err, match="r1_weight"):
             gan.configure(r1_weight=bad)
-    assert gan.r1_weight == 0.5
+    assert gan.settings_now.r1_weight == 0.5
 
 
 @pytest.mark.parametrize("loss", ["non_saturating", "lsgan", "wasserstein"])
@@ -624,7 +627,7 @@ def test_ema_is_a_checked_construction_setting_that_survives_save(tmp_path):
         with pytest.raises(ValueError, match="ema must be"):
             ema_gan(ema=bad)
     back = GAN.load(gan.save(tmp_path / "g.pt"), device="cpu")
-    assert back.ema == 0.5
+    assert back.settings_now.ema == 0.5
     assert all(torch.equal(a, b) for a, b in zip(back.G_ema.parameters(), gan.G_ema.parameters()))
     z = gan.noise(8)
     assert torch.equal(back.sample(z=z), gan.sample(z=z))
@@ -695,3 +698,36 @@ def test_interrupt_stops_at_a_step_boundary_and_resumes():
     assert signal.getsignal(signal.SIGINT) is handler  # fit put the caller's handler back
     gan.fit(data.ring(), 3, 16, progress=False)
     assert gan.step == 7
+
+
+# ---------------------------------------------------------------------------- nothing changes the model unless it trains
+def model_state(gan):
+    """Every weight and every buffer (batch norm's running statistics, counters) of G, G_ema and D."""
+    nets = [gan.G, gan.D] + ([gan.G_ema] if gan.G_ema is not None else [])
+    return [t.detach().clone() for net in nets for t in list(net.parameters()) + list(net.buffers())]
+
+
+def dcgan(**kw):
+    ge.seed_everything(0)
+    G, D = nets.DCGANGenerator(noise_dim=8, image_size=8, width=8), nets.DCGANDiscriminator(image_size=8, width=8)
+    return GAN(G, D, device="cpu", seed=0, **kw)
+
+
+def test_sampling_and_judging_leave_every_weight_and_buffer_as_it_was():
+    gan = dcgan(ema=0.9)
+    gan.fit(data.TensorSampler(torch.rand(64, 1, 8, 8) * 2 - 1, seed=0), 2, batch_size=16, progress=False)
+    assert any(b.numel() for b in gan.G.buffers())  # batch norm's running statistics are there to move
+    before = model_state(gan)
+    gan.sample(32), gan.sample(8, averaged=False), gan.discriminate(torch.zeros(4, 1, 8, 8))
+    x = torch.zeros(4, 1, 8, 8, requires_grad=True)
+    (grad,) = torch.autograd.grad(gan.d_output(x).sum(), x)  # as G's gradient arrows take it
+    assert grad.shape == x.shape
+    assert same(before, model_state(gan))
+
+
+def test_a_sample_is_drawn_in_training_mode_on_the_batchs_statistics():
+    gan = dcgan()
+    z = torch.randn(16, 8)
+    with torch.no_grad():
+        expected = gan.G(z).float()  # training mode: the batch's own statistics
+    assert gan.G.training and torch.equal(gan.sample(z=z), expected)

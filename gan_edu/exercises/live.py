@@ -47,7 +47,7 @@ def private_rng():
 def _trainer(settings: dict, rounds: int):
     """A LiveTrainer from ``settings`` on small nets, trained ``rounds`` rounds headless;
     returns (trainer, G's weights before, after). Raises what LiveTrainer raises."""
-    from ..live import LiveTrainer  # here: the live trainer (and ipywidgets) only when a check runs
+    from ..live.trainer import LiveTrainer  # here: the live trainer (and ipywidgets) only when a check runs
 
     trainer = LiveTrainer(settings={**settings, **SMALL})
     try:
@@ -77,7 +77,7 @@ def _settings_of(out):
 
 
 def _unknown_keys_hint(settings: dict) -> str | None:
-    from ..live_settings import SETTINGS_KEYS
+    from ..live.settings import SETTINGS_KEYS
 
     for key in settings:
         if key in SETTINGS_KEYS:
