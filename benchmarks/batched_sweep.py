@@ -1,5 +1,5 @@
 """Seconds for a learning-rate sweep of N GANs: N lone GANs trained one after another vs one
-``gan_edu.batched.BatchedGAN`` of N copies (the same GANs: copy i equals lone GAN i).
+``gan_edu.experiments.batched.BatchedGAN`` of N copies (the same GANs: copy i equals lone GAN i).
 
 Both sides train the same nets (seeds 0..N-1, learning rates log-spaced from --lr-low to
 --lr-high, D and G alike) for the same rounds on the same data, in the same process, in
@@ -19,7 +19,7 @@ import time
 import torch
 
 import gan_edu as ge
-from gan_edu.batched import BatchedGAN
+from gan_edu.experiments.batched import BatchedGAN
 
 NETS = {
     "mlp": lambda a: (ge.nets.MLPGenerator(2, 2, hidden=a.hidden, depth=3),

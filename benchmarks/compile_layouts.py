@@ -5,7 +5,7 @@ for a few rounds in its own process, so that one that fails does not stop the ot
 with torch 2.11 every variant with compile + channels_last failed at the first round
 ("AssertionError: expected size ... Error in op: torch.ops.aten.convolution_backward.default"),
 which is why ``GAN`` leaves channels_last off under compile on a GPU
-(``gan_edu.speed.channels_last_compiles``). Rerun it after a torch upgrade.
+(``gan_edu.speed.switches.channels_last_compiles``). Rerun it after a torch upgrade.
 
     python benchmarks/compile_layouts.py            # all variants, one after the other
     python benchmarks/compile_layouts.py --parallel # all at once: pass/fail only, rates disturbed

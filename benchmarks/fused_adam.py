@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from gan_edu import recipes
+from gan_edu.experiments import recipes
 
 
 def time_block(recipe: dict, task: str, steps: int, fused: bool) -> float:

@@ -17,7 +17,7 @@ import torch
 
 import gan_edu as ge
 from gan_edu import data, metrics, nets, plots
-from gan_edu.drawpad import DrawPad
+from gan_edu.live.drawpad import DrawPad
 
 
 def make_gan(**kw):

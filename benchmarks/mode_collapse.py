@@ -3,9 +3,9 @@
 Ring: 8 Gaussians on a circle of radius 2, std 0.02. Grid: 25 Gaussians at -4,-2,0,2,4 on each
 axis, std 0.05. After training, 2,500 samples; a sample is high quality (HQ) within 3 std of its
 nearest mode; a mode is recovered with at least 20 HQ samples (``gan_edu.metrics.mode_coverage``).
-Beyond the protocol, whether the samples match the data (``gan_edu.match``): each mode's spread
+Beyond the protocol, whether the samples match the data (``gan_edu.metrics.match``): each mode's spread
 against the data's (1 is right), the KL of the mode histogram, the MMD to fresh real samples
-against its real-vs-real band, precision and recall. Every recipe (``gan_edu.recipes``) over
+against its real-vs-real band, precision and recall. Every recipe (``gan_edu.experiments.recipes``) over
 ``--seeds`` seeds: per score the mean and, in brackets, the worst seed; the CPU seconds of
 each run (process time of all threads, ``torch.set_num_threads(--threads)``) and its wall-clock
 seconds (the "under a minute on 2 cores" of issue 6 is wall-clock with ``--threads 2``).
@@ -21,8 +21,8 @@ import statistics
 
 import torch
 
-from gan_edu import recipes
-from gan_edu.recipes import TASKS
+from gan_edu.experiments import recipes
+from gan_edu.experiments.recipes import TASKS
 
 
 def run_one(recipe, task: str, seed: int) -> dict:

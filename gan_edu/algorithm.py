@@ -99,12 +99,14 @@ PLAIN = Rules()
 @contextlib.contextmanager
 def frozen(net: nn.Module):
     """Temporarily stop gradients into ``net``'s weights (they still flow through it)."""
-    flags = [p.requires_grad for p in net.parameters()]
-    net.requires_grad_(False)
+    params = list(net.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
     try:
         yield
     finally:
-        for p, f in zip(net.parameters(), flags):
+        for p, f in zip(params, flags):
             p.requires_grad_(f)
 
 

@@ -141,15 +141,28 @@ class NonFiniteLossError(FloatingPointError):
     """A loss or gradient became NaN or infinite; the update was not applied."""
 
 
+def gradient_norm(params) -> torch.Tensor:
+    """||∇_w L||, the 2-norm of the gradients of the weights ``params`` together: NaN or infinite
+    when any gradient is. One fused pass (``torch._foreach_norm``), the gradients left as they are
+    (clipping them with an infinite bound would compute the same norm, then scale each by 1)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
 class FiniteCheck:
     """The NaN guard: before ``who``'s optimizer steps, refuse a non-finite loss or gradient
     (the update is not applied, the model stays at its last finite state)."""
 
     def __init__(self, who: str, gan):
         self.who, self.gan = who, gan
+        self.params = None  # the net's weights, listed at the first call (a net keeps its weights)
 
     def __call__(self, loss: torch.Tensor, net: nn.Module) -> None:
-        grad_norm = nn.utils.clip_grad_norm_(net.parameters(), math.inf)
+        if self.params is None:
+            self.params = list(net.parameters())
+        grad_norm = gradient_norm(self.params)
         if not torch.isfinite(loss.detach() + grad_norm):
             net.zero_grad(set_to_none=True)
             gan = self.gan
