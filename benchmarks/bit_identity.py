@@ -87,6 +87,14 @@ MLP_CASES = {
 RECIPE_NAMES = ("vanilla", "pacgan", "wgan_gp", "lsgan", "best")
 
 
+def one_player(gan, player, sampler):
+    """One step of D or G alone, recorded as a round: ``player_round`` (or, in a tree from before
+    it, ``d_only_step`` / ``g_only_step``)."""
+    if hasattr(gan, "player_round"):
+        return gan.player_round(player, sampler, BATCH)
+    return gan.d_only_step(sampler, BATCH) if player == "D" else gan.g_only_step(BATCH)
+
+
 def sampler_for(name: str):
     from gan_edu import data
 
@@ -169,11 +177,11 @@ def case_single_steps(ema: float):
         gan = mlp_gan(ema=ema)
         gan.fit(sampler, steps=10, batch_size=BATCH, progress=False)
         for _ in range(3):
-            gan.d_only_step(sampler, BATCH)
-        gan.g_only_step(BATCH)
+            one_player(gan, "D", sampler)
+        one_player(gan, "G", sampler)
         gan.set_lr(d=1e-3)
-        gan.g_only_step(BATCH)
-        gan.d_only_step(sampler, BATCH)
+        one_player(gan, "G", sampler)
+        one_player(gan, "D", sampler)
         gan.fit(sampler, steps=5, batch_size=BATCH, progress=False)
         return gan, probe_for(2), {}
     return run

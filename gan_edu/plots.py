@@ -167,7 +167,7 @@ def plot_manifold(gan, ax=None, n: int = 15, lim: float | None = None, title: st
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     if lim is None:
-        lim = 1.0 if getattr(gan, "noise_kind", "normal") == "uniform" else 2.0
+        lim = 1.0 if gan.settings()["noise"] == "uniform" else 2.0
     z = noise_grid(gan.noise_dim, n, lim)
     x = gan.sample(z=z).numpy()
     if x.ndim != 2 or x.shape[1] != 2:

@@ -34,7 +34,7 @@ from .algorithm import alternating_round, d_step, g_step, noise_prior, simultane
 from .data import TensorSampler
 from .device import get_device
 from .options import EMA, NonFiniteLossError, ema_update, rules_for
-from .checks import check_both_steps, check_count
+from .checks import check_both_steps, check_choice, check_count
 from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, checked_changes
 
 __all__ = ["GAN", "NonFiniteLossError", "ema_update", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
@@ -190,10 +190,6 @@ class GAN:
     def lr_g(self) -> float:
         return self.opt_g.param_groups[0]["lr"]
 
-    @property
-    def noise_kind(self) -> str:
-        return self.settings_now.noise
-
     def d_labels(self) -> tuple[float, float]:
         """D's targets (real, fake) in effect: (1, 0), or smoothed (``options.smoothed_labels``)."""
         return self.rules.objective.real_label, self.rules.objective.fake_label
@@ -250,7 +246,7 @@ class GAN:
     # ------------------------------------------------------------------ sampling
     def noise(self, n: int) -> torch.Tensor:
         """z ~ p(z): ``n`` draws of N(0, I) (or U[-1, 1]) of size ``noise_dim``, on the device."""
-        return noise_prior(n, self.noise_dim, self.noise_kind, self.rng, self.device)
+        return noise_prior(n, self.noise_dim, self.settings_now.noise, self.rng, self.device)
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None, averaged: bool = True) -> torch.Tensor:
@@ -293,7 +289,7 @@ class GAN:
         if self.channels_last and real.ndim == 4:
             real = real.contiguous(memory_format=torch.channels_last)
         if not self._checked:
-            self._check_batch_size(real.shape[0])
+            checks.check_batch_size(real.shape[0], self.settings_now.pack)
             checks.nets_fit(self.G, self.D, self.rules.pack, self.settings_now.pack, self.noise_dim, real)
             self._checked = True
         return self.rules.penalty.watch(real)
@@ -311,7 +307,7 @@ class GAN:
     def g_step(self, batch_size: int) -> torch.Tensor:
         """One G step (``algorithm.g_step``) on ``batch_size`` fakes, not recorded as a round.
         Returns G's loss."""
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
         with self.lock, speed.compile_guard(self.compiled):
             self._apply_pending()
             return g_step(*self.players, self.opt_g, batch_size, self.noise, self.rules)
@@ -324,16 +320,16 @@ class GAN:
         plots), never as a stale value."""
         return self._locked_round(sampler, batch_size)
 
-    def d_only_step(self, sampler, batch_size: int = 128) -> dict:
-        """One D step as a recorded round (the UI's "D step" button): ``loss_g`` is NaN.
-        Pending ``configure`` changes are applied first."""
-        self._check_round_args(sampler, batch_size)
-        return self._locked_round(sampler, batch_size, (1, 0, "alternating"))
-
-    def g_only_step(self, batch_size: int = 128) -> dict:
-        """One G step as a recorded round (the UI's "G step" button): ``loss_d``, ``d_real``,
-        ``d_fake`` are NaN. Pending ``configure`` changes are applied first."""
-        return self._locked_round(None, self._check_batch_size(batch_size), (0, 1, "alternating"))
+    def player_round(self, player: str, sampler, batch_size: int = 128) -> dict:
+        """One step of ``player`` alone, ``"D"`` or ``"G"``, recorded as a round (the UI's "D step"
+        and "G step" buttons): the other player's numbers are NaN. Pending ``configure`` changes
+        are applied first. A G step needs no data: ``sampler`` may be None."""
+        check_choice("player", player, ("D", "G"))
+        if player == "D":
+            self._check_round_args(sampler, batch_size)
+            return self._locked_round(sampler, batch_size, (1, 0, "alternating"))
+        batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
+        return self._locked_round(None, batch_size, (0, 1, "alternating"))
 
     def _locked_round(self, sampler, batch_size: int, plan=None) -> dict:
         """Under the lock: pending changes applied, then one round of ``plan`` (d_steps, g_steps,
@@ -349,11 +345,8 @@ class GAN:
 
     def _check_round_args(self, sampler, batch_size) -> int:
         checks.check_callable("sampler", sampler, "sampler(n) -> Tensor of n real samples")
-        return checks.check_fits("batch_size", self._check_batch_size(batch_size), 2 * _bytes_per_sample(self, sampler),
-                                 self.device)
-
-    def _check_batch_size(self, batch_size) -> int:
-        return checks.check_batch_size(batch_size, self.settings_now.pack)
+        batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
+        return checks.check_fits("batch_size", batch_size, 2 * _bytes_per_sample(self, sampler), self.device)
 
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
         """One round of ``algorithm``'s, then the hooks after it (EMA), then its record."""

@@ -115,3 +115,15 @@ def test_the_subpackages_load_when_first_used():
     code = "import gan_edu as ge; print(ge.live.LiveTrainer.__name__, ge.exercises.check_d_step.__name__)"
     out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["LiveTrainer", "check_d_step"]
+
+
+def test_no_class_over_300_lines_and_no_function_over_40():
+    """The teaching-code limits: each idea a short function, no class a reader cannot hold."""
+    long = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            size = getattr(node, "end_lineno", 0) - getattr(node, "lineno", 0) + 1
+            if isinstance(node, ast.ClassDef) and size > 300 or \
+                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and size > 40:
+                long.append(f"{name}.{node.name}: {size} lines")
+    assert not long, long

@@ -145,7 +145,7 @@ def test_configure_noise_is_checked_and_switches_the_prior():
         gan.configure(noise="laplace")
     gan.configure(noise="uniform")
     gan.fit(data.ring(), 1, 8, progress=False)
-    assert gan.noise_kind == "uniform" and callable(gan.noise)
+    assert gan.settings_now.noise == "uniform" and callable(gan.noise)
     z = gan.noise(500)
     assert z.min() >= -1 and z.max() <= 1
 
@@ -308,11 +308,11 @@ def test_d_only_and_g_only_steps_are_recorded_rounds():
     gan = make_gan()
     s = data.ring()
     g0, d0 = params(gan.G), params(gan.D)
-    rec = gan.d_only_step(s, 16)
+    rec = gan.player_round("D", s, 16)
     assert rec["step"] == 1 == gan.step and math.isnan(rec["loss_g"]) and math.isfinite(rec["loss_d"])
     assert same(g0, params(gan.G)) and not same(d0, params(gan.D))
     d1 = params(gan.D)
-    rec = gan.g_only_step(16)
+    rec = gan.player_round("G", None, 16)
     assert rec["step"] == 2 and math.isnan(rec["loss_d"]) and math.isnan(rec["d_real"])
     assert math.isfinite(rec["loss_g"])
     assert same(d1, params(gan.D)) and not same(g0, params(gan.G))
@@ -322,7 +322,7 @@ def test_d_only_and_g_only_steps_are_recorded_rounds():
 def test_d_only_step_applies_pending_changes_first():
     gan = make_gan()
     gan.configure(lr_d=5e-3, label_smoothing="one_sided")
-    gan.d_only_step(data.ring(), 8)
+    gan.player_round("D", data.ring(), 8)
     assert gan.lr_d == 5e-3 and gan.history["lr_d"] == [5e-3]
     assert gan.history["events"] == [(0, "lr_d", 5e-3), (0, "label_smoothing", "one_sided")]
 
@@ -330,9 +330,9 @@ def test_d_only_step_applies_pending_changes_first():
 def test_d_only_and_g_only_steps_refuse_bad_arguments_before_training():
     gan = make_gan()
     with pytest.raises(TypeError, match="callable"):
-        gan.d_only_step(torch.zeros(4, 2), 4)
+        gan.player_round("D", torch.zeros(4, 2), 4)
     with pytest.raises(ValueError, match="batch_size"):
-        gan.g_only_step(0)
+        gan.player_round("G", None, 0)
     assert gan.step == 0
 
 
@@ -503,7 +503,7 @@ def test_r1_flattens_d_on_the_data():
     for gan in (plain, r1):
         gan.set_lr(d=1e-2)
         for _ in range(60):
-            gan.d_only_step(data.ring(seed=4), 64)
+            gan.player_round("D", data.ring(seed=4), 64)
     assert slope(r1) < 0.2 * slope(plain)
 
 
@@ -527,12 +527,12 @@ def test_fixes_combine_with_the_update_schemes_and_steps(loss):
     # pack and the gradient penalty also act in simultaneous updates and D-only / G-only rounds
     gan = make_gan(pack=2, loss=loss, gp_weight=1.0, update="simultaneous", d_steps=2, g_steps=1)
     gan.fit(data.ring(), 3, 16, progress=False)
-    gan.d_only_step(data.ring(), 16)
-    gan.g_only_step(16)
+    gan.player_round("D", data.ring(), 16)
+    gan.player_round("G", None, 16)
     assert gan.step == 5 and all(math.isfinite(v) for v in gan.history["loss_d"][:4] + gan.history["loss_g"][:3])
     assert math.isnan(gan.history["loss_g"][3]) and math.isnan(gan.history["loss_d"][4])  # the one-net rounds
     with pytest.raises(ValueError, match="multiple of pack=2"):
-        gan.g_only_step(15)
+        gan.player_round("G", None, 15)
     # every setting survives a JSON round trip into a new GAN
     back = json.loads(json.dumps(gan.settings()))
     assert back["pack"] == 2 and back["gp_weight"] == 1.0
@@ -597,7 +597,7 @@ def test_g_ema_follows_the_recurrence_after_every_round():
     assert all(torch.allclose(a, e, atol=1e-6) for a, e in zip(gan.G_ema.parameters(), expected))
     assert not all(torch.equal(a, p) for a, p in zip(gan.G_ema.parameters(), gan.G.parameters()))
     assert not any(p.requires_grad for p in gan.G_ema.parameters())
-    gan.d_only_step(data.ring(), 32)  # no G step, no update
+    gan.player_round("D", data.ring(), 32)  # no G step, no update
     assert all(torch.allclose(a, e, atol=1e-6) for a, e in zip(gan.G_ema.parameters(), expected))
 
 

@@ -71,17 +71,16 @@ __all__ = ["LiveTrainer", "DATASETS", "PANELS"]
 class LiveTrainer:
     """A GAN on toy data with Start / Pause / Step / D step / G step / Reset and live controls.
 
-    Settings (keyword arguments, or ``settings``: a dict or JSON from ``settings()``, which
-    overrides them), each defined once in ``settings.LiveSettings`` with its default and
-    check: the GAN's controls ``lr_d``, ``lr_g``, ``d_steps``, ``g_steps``, ``loss`` (the BCE
-    kinds), ``optimizer``, ``noise``, ``update``, ``label_smoothing``, ``smoothing``, ``betas``,
-    ``seed`` (also of ``seed_everything`` for the nets, and of the sampler), as in ``GAN``;
-    ``data`` one of ``DATASETS`` (``"ring"``, ``"grid"``, ``"moons"``, ``"spiral"``,
-    ``"gaussian1d"``, ``"draw"``: the drawing pad's points, or ``points``, with their spread
-    ``jitter``); ``batch_size``; ``delay_ms`` slow motion, a pause after each round;
-    ``noise_dim``, ``hidden``, ``depth`` the MLPs' sizes; ``panels`` which optional views to
-    show (``PANELS``). Not settings: ``device``; ``fps`` the view's maximum refresh rate;
-    ``max_draw_share`` the largest fraction of wall time spent drawing.
+    Settings (keyword arguments, or ``settings``: a dict or JSON from ``settings()``, which overrides
+    them), each defined once in ``settings.LiveSettings`` with its default and check: the GAN's controls
+    ``lr_d``, ``lr_g``, ``d_steps``, ``g_steps``, ``loss`` (the BCE kinds), ``optimizer``, ``noise``,
+    ``update``, ``label_smoothing``, ``smoothing``, ``betas``, ``seed`` (also of ``seed_everything`` for
+    the nets, and of the sampler), as in ``GAN``; ``data`` one of ``DATASETS`` (``"ring"``, ``"grid"``,
+    ``"moons"``, ``"spiral"``, ``"gaussian1d"``, ``"draw"``: the drawing pad's points, or ``points``, with
+    their spread ``jitter``); ``batch_size``; ``delay_ms`` slow motion, a pause after each round;
+    ``noise_dim``, ``hidden``, ``depth`` the MLPs' sizes; ``panels`` which optional views to show
+    (``PANELS``). Not settings: ``device``; ``fps`` the view's maximum refresh rate; ``max_draw_share``
+    the largest fraction of wall time spent drawing.
     """
 
     def __init__(self, settings: dict | str | None = None, *, device="cpu", fps: float = 4.0,
@@ -137,7 +136,7 @@ class LiveTrainer:
         """The view's fixed z (2,500 draws from a generator of its own, for the current noise kind):
         the same points every frame, so the student sees them move, and no draw from the training's
         random streams."""
-        return self._display.noise(self.gan.noise_kind, self.gan.noise_dim, self._controls.seed + 2)
+        return self._display.noise(self.gan.settings_now.noise, self.gan.noise_dim, self._controls.seed + 2)
 
     # ------------------------------------------------------------------ controls (gan_edu.live.controls)
     def set(self, **changes) -> None:

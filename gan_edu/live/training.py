@@ -260,8 +260,6 @@ class LiveTraining:
             trainer = self._trainer()
             trainer.pause()
             trainer._controls.round_boundary()
-            gan = trainer.gan
-            record = gan.d_only_step(trainer.sampler, trainer.batch_size) if net == "D" else gan.g_only_step(
-                trainer.batch_size)
+            record = trainer.gan.player_round(net, trainer.sampler, trainer.batch_size)
             trainer.refresh(force=True)
             return record

@@ -399,7 +399,7 @@ class ManifoldPanel:
         if self.dim != 2:
             return self
         gan = trainer.gan
-        lim = 1.0 if gan.noise_kind == "uniform" else 2.0
+        lim = 1.0 if gan.settings_now.noise == "uniform" else 2.0
         z = plots.noise_grid(gan.noise_dim, self.n, lim)
         x = gan.sample(z=z).numpy()
         self.real.set_offsets(trainer.view_real.numpy())

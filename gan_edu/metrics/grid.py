@@ -204,7 +204,7 @@ class DivergenceTracker:
         """The tracker's fixed noise, drawn from the GAN's prior with the tracker's own seed."""
         if self._z is None or self._z.shape[1] != gan.noise_dim:
             g = torch.Generator().manual_seed(self.seed)
-            self._z = noise_prior(self.n, gan.noise_dim, getattr(gan, "noise_kind", "normal"), g)
+            self._z = noise_prior(self.n, gan.noise_dim, gan.settings()["noise"], g)
         return self._z
 
     def __call__(self, gan) -> None:

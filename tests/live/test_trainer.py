@@ -81,7 +81,7 @@ def test_other_controls_reach_the_gan(trainer):
     c["noise"].value, c["batch_size"].value = "uniform", 64
     trainer.run(2)
     gan = trainer.gan
-    assert (gan.settings_now.d_steps, gan.settings_now.loss, gan.noise_kind, trainer.batch_size) == (3, "saturating", "uniform", 64)
+    assert (gan.settings_now.d_steps, gan.settings_now.loss, gan.settings_now.noise, trainer.batch_size) == (3, "saturating", "uniform", 64)
     assert isinstance(gan.opt_d, torch.optim.SGD)
     names = {e[1] for e in gan.history["events"]}
     assert {"d_steps", "loss", "optimizer", "noise", "batch_size"} <= names

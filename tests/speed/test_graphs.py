@@ -95,7 +95,7 @@ def test_a_changed_setting_or_round_shape_is_captured_anew(images, replayed):
         fit(gan, images, 3, sampler=sampler)
         gan.set_lr(d=5e-4)
         fit(gan, images, 3, sampler=sampler)
-        gan.d_only_step(sampler, 32)
+        gan.player_round("D", sampler, 32)
         fit(gan, images, 2, sampler=sampler, batch_size=16)
     assert len(replayed) == 4   # the first round, a new lr, a D-only round, a new batch size
     assert {k: graphed.history[k] for k in ROUND_KEYS} == {k: eager.history[k] for k in ROUND_KEYS}
