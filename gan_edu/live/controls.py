@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import data as _data
 from .settings import (ARCH, CONTROLS, DATASETS, DRAW, GAN_SETTINGS, PANELS, LiveSettings, check_changes,
-                            check_panels, check_points, default_points, make_sampler)
+                       check_panels, check_points, default_points, make_sampler)
 
 __all__ = ["LiveControls"]
 
