@@ -50,6 +50,7 @@ class ImageTrainer:
         self.remaining = 0        # rounds left of the current button press
         self.stopped = False      # Stop pressed (foreground mode)
         self.thread = None
+        self.lock = threading.Lock()  # train() checks and starts a training as one step
         self.mode = "background"  # as play() found it (gan_edu.live.play)
         self.looping = False      # a foreground play() loop is running
         self._next_draw, self._syncing, self._ui = 0.0, False, None
@@ -96,13 +97,16 @@ class ImageTrainer:
         """``steps`` (default ``self.steps``) more rounds: in a thread (background mode) or in the
         running ``play()`` cell's loop (foreground; with no loop running, here and now); nothing
         if a training is under way."""
-        if self.remaining > 0:
-            return
-        self.remaining = self.steps if steps is None else check_count("steps", steps)
-        if self.mode == "background":
-            self.thread = threading.Thread(target=self._train_all, daemon=True, name="gan-edu-images")
-            self.thread.start()
-        elif not self.looping:  # foreground, called from code after play() ended: train here, now
+        n = self.steps if steps is None else check_count("steps", steps)
+        with self.lock:  # a training under way includes its last redraw: a click then starts nothing
+            if self.remaining > 0 or (self.thread is not None and self.thread.is_alive()):
+                return
+            self.remaining = n
+            if self.mode == "background":
+                self.thread = threading.Thread(target=self._train_all, daemon=True, name="gan-edu-images")
+                self.thread.start()
+                return
+        if not self.looping:  # foreground, called from code after play() ended: train here, now
             self._train_all()
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -98,3 +98,29 @@ def test_foreground_train_from_code_after_the_cell_ended_trains_here(monkeypatch
     t.play("foreground")
     t.train()
     assert t.wait() and t.gan.step == 4 and t.thread is None
+
+
+def test_a_click_during_the_last_redraw_starts_no_second_training():
+    # the race: the last round sets remaining to 0, then redraws; a click in that moment used to start
+    # a second thread while the first one still ran, and both trained on
+    import threading
+
+    t = make(steps=3)
+    t.widget()
+    in_last_redraw, clicked = threading.Event(), threading.Event()
+    refresh = t.refresh
+
+    def slow_last_refresh(force=False, message=""):
+        if t.remaining == 0 and force and not in_last_redraw.is_set():
+            in_last_redraw.set()
+            clicked.wait(10)  # the click comes while this redraw is under way
+        refresh(force=force, message=message)
+
+    t.refresh = slow_last_refresh
+    t.train()
+    assert in_last_redraw.wait(60)
+    first = t.thread
+    t.train()  # the click: a training is still under way, so it does nothing
+    clicked.set()
+    first.join(60)
+    assert t.thread is first and t.wait(60) and t.gan.step == 3
