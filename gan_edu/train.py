@@ -29,13 +29,13 @@ import torch
 from torch import nn
 
 from . import checkpoint, checks
-from .speed import switches as speed
 from .algorithm import alternating_round, d_step, g_step, noise_prior, simultaneous_round
+from .checks import check_both_steps, check_choice, check_count
 from .data import TensorSampler
 from .device import get_device
 from .options import EMA, NonFiniteLossError, ema_update, rules_for
-from .checks import check_both_steps, check_choice, check_count
 from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, checked_changes
+from .speed import switches as speed
 
 __all__ = ["GAN", "NonFiniteLossError", "ema_update", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
 

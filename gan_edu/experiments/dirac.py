@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import as_numbers as _as_numbers, check_real as _check_real
-from ..checks import check_choice, check_count, check_fraction, check_lr, check_weight
+from ..checks import as_numbers as _as_numbers
+from ..checks import check_choice, check_count, check_fraction, check_lr, check_real as _check_real, check_weight
 
 __all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
            "moving_average", "plot_phase_portrait"]

@@ -33,9 +33,8 @@ import copy
 import time
 
 from .. import data
-from ..metrics import match
 from ..checks import check_choice, check_count, check_real
-from ..metrics import mode_coverage
+from ..metrics import match, mode_coverage
 from ..nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
 from ..train import GAN
 

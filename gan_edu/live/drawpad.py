@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..data import PointCloud
+from ..metrics.grid import grid_limits
 
 __all__ = ["DrawPad", "pixel_to_data"]
 
@@ -68,14 +69,7 @@ class DrawPad:
     """
 
     def __init__(self, lim=3.0, size: int = 360, points=None, spread: float | None = None, seed: int = 0):
-        if isinstance(lim, (tuple, list)) and len(lim) == 2:
-            lo, hi = float(lim[0]), float(lim[1])
-        elif isinstance(lim, (int, float)) and not isinstance(lim, bool):
-            lo, hi = -float(lim), float(lim)
-        else:
-            raise ValueError(f"lim must be a number L (the square [-L, L]²) or a pair (lo, hi), got {lim!r}")
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"lim must give a finite interval lo < hi, got {lim!r}")
+        lo, hi = grid_limits(lim)
         if isinstance(size, bool) or not isinstance(size, int) or not 100 <= size <= 2000:
             raise ValueError(f"size must be an integer number of pixels from 100 to 2000, got {size!r}")
         self.lim, self.size = (lo, hi), size

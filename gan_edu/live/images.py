@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from . import play as live_play
 from .. import plots
 from ..checks import check_count
+from . import play as live_play
 
 __all__ = ["ImageTrainer"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import torch
 
 from .. import data as _data
-from .view import GRID_BINS
+from ..checks import check_choice
 from ..losses import BCE_LOSSES, generator_loss
 from ..metrics import divergences_on_grid, grid_points, mode_coverage
-from ..checks import check_choice
+from .view import GRID_BINS
 
 __all__ = ["LiveMetrics", "generator_arrows", "grid_lim", "modes_of"]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..checkpoint import safe_load, verified
+from ..train import GAN
 from .controls import LiveControls
 from .settings import ARCH, CONTROLS, GAN_SETTINGS, check_settings
 from .view import Display
-from ..checkpoint import safe_load, verified
-from ..train import GAN
 
 __all__ = ["apply_settings", "save", "load", "SESSION_FORMAT"]
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import data as _data
-from ..checks import check_seed
-from .view import PANELS
+from ..checks import check_choice, check_count, check_seed
 from ..losses import BCE_LOSSES
 from ..settings import Settings, _Checked, check_both_steps, option
-from ..checks import check_choice, check_count
+from .view import PANELS
 
 __all__ = ["DATASETS", "DRAW", "DRAW_LIM", "PANELS", "LiveSettings", "CONTROLS", "GAN_SETTINGS", "ARCH", "SETTINGS_KEYS",
            "default_points", "check_loss", "check_delay", "check_points", "check_panels", "check_changes",

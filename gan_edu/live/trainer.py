@@ -53,17 +53,17 @@ import threading
 
 import torch
 
-from . import play as live_play, session as live_session, status as live_status, view as live_view
+from ..checks import check_choice, check_count
 from ..device import seed_everything
+from ..nets import MLPDiscriminator, MLPGenerator
+from ..train import GAN
+from . import play as live_play, session as live_session, status as live_status, view as live_view
 from .controls import LiveControls
 from .metrics import LiveMetrics, generator_arrows, grid_lim
 from .settings import DATASETS, DRAW, DRAW_LIM, N_ARROWS, PANELS, check_settings, check_view_rate
 from .training import LiveTraining
 from .view import N_COVERAGE, Display, LiveView
 from .widget import LiveWidget
-from ..nets import MLPDiscriminator, MLPGenerator
-from ..checks import check_choice, check_count
-from ..train import GAN
 
 __all__ = ["LiveTrainer", "DATASETS", "PANELS"]
 

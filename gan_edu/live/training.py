@@ -31,8 +31,8 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from . import play as live_play
 from ..checks import check_count
+from . import play as live_play
 
 __all__ = ["LiveTraining", "Foreground"]
 

@@ -40,8 +40,8 @@ from matplotlib.colors import to_rgb
 
 from .. import plots
 from ..algorithm import noise_prior
-from . import raster
 from ..metrics import density_on_grid, grid_points, optimal_discriminator_on_grid
+from . import raster
 
 __all__ = ["LiveView", "FieldFrames", "ManifoldPanel", "OptimalPanel", "DivergencePanel", "Display", "PANELS",
            "GRID_BINS", "panel_figure", "x_limit", "grown"]

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import weakref
 
-from .settings import DATASETS, DRAW, DRAW_LIM, PANELS, check_points
 from ..losses import BCE_LOSSES
 from ..settings import LABEL_SMOOTHINGS, MAX_STEPS_PER_ROUND, NOISES, OPTIMIZERS, UPDATES
+from .settings import DATASETS, DRAW, DRAW_LIM, PANELS, check_points
 
 __all__ = ["LiveWidget"]
 

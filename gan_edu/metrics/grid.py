@@ -11,7 +11,6 @@ import torch
 
 from .. import losses
 from ..algorithm import noise_prior
-from ..checks import check_count, check_real
 from .coverage import mode_coverage
 
 __all__ = ["grid_limits", "grid_axis", "grid_points", "density_on_grid", "divergences_on_grid", "optimal_discriminator_on_grid",
