@@ -21,7 +21,8 @@ from .losses import (gradient_penalty, lsgan_discriminator_loss, lsgan_generator
                      wasserstein_critic_loss, wasserstein_generator_loss)
 
 __all__ = ["LSGAN", "Wasserstein", "smoothed_labels", "OBJECTIVES", "objective_for", "Packing", "GradientPenalty",
-           "R1Penalty", "Penalties", "NonFiniteLossError", "FiniteCheck", "ema_update", "EMA", "rules_for"]
+           "R1Penalty", "Penalties", "NonFiniteLossError", "gradient_norm", "all_finite", "FiniteCheck", "ema_update",
+           "EMA", "changed_before_last", "RoundUndo", "rules_for"]
 
 
 class LSGAN:
@@ -149,6 +150,19 @@ def gradient_norm(params) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+def all_finite(loss: torch.Tensor, grads: list, found: torch.Tensor, one: torch.Tensor) -> bool:
+    """Whether ``loss`` and every gradient in ``grads`` are finite, read with one sync. On CPU and
+    CUDA one fused pass (``torch._amp_foreach_non_finite_check_and_unscale_`` with the scale
+    ``one``, 1.0: it sets ``found``, a one-element buffer, and leaves the gradients as they are);
+    elsewhere through ``gradient_norm``, which is NaN or infinite when a gradient is."""
+    if grads and grads[0].device.type in ("cpu", "cuda") and found.device == grads[0].device:
+        found.zero_()
+        torch._amp_foreach_non_finite_check_and_unscale_(grads, found, one)
+        return bool(torch.isfinite(loss.detach()) & (found == 0))
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else loss.new_zeros(())
+    return bool(torch.isfinite(loss.detach() + norm))
+
+
 class FiniteCheck:
     """The NaN guard: before ``who``'s optimizer steps, refuse a non-finite loss or gradient
     (the update is not applied, the model stays at its last finite state)."""
@@ -160,15 +174,18 @@ class FiniteCheck:
     def __call__(self, loss: torch.Tensor, net: nn.Module) -> None:
         if self.params is None:
             self.params = list(net.parameters())
+            device = self.params[0].device if self.params else "cpu"
+            self.found, self.one = torch.zeros(1, device=device), torch.ones((), device=device)
+        if all_finite(loss, [p.grad for p in self.params if p.grad is not None], self.found, self.one):
+            return
         grad_norm = gradient_norm(self.params)
-        if not torch.isfinite(loss.detach() + grad_norm):
-            net.zero_grad(set_to_none=True)
-            gan = self.gan
-            raise NonFiniteLossError(
-                f"the {self.who} loss or its gradient became {loss.item()} / {grad_norm.item()} at step "
-                f"{gan.step} (lr_d={gan.lr_d:g}, lr_g={gan.lr_g:g}). Training stopped before "
-                "applying that update, so the model is at its last finite state: lower the "
-                "learning rates (set_lr) and call fit again.")
+        net.zero_grad(set_to_none=True)
+        gan = self.gan
+        raise NonFiniteLossError(
+            f"the {self.who} loss or its gradient became {loss.item()} / {grad_norm.item()} at step "
+            f"{gan.step} (lr_d={gan.lr_d:g}, lr_g={gan.lr_g:g}). Training stopped before "
+            "applying that update, so the model is at its last finite state: lower the "
+            "learning rates (set_lr) and call fit again.")
 
 
 @torch.no_grad()
@@ -191,6 +208,51 @@ class EMA:
     def __call__(self, g_steps: int) -> None:
         if g_steps:
             ema_update(self.average, self.net, self.decay)
+
+
+def changed_before_last(d_steps: int, g_steps: int, update: str) -> tuple:
+    """The players a round updates before its last step ("D", "G"): what a refused later step
+    would leave half-applied. Alternating: D's steps, then G's; simultaneous: max(d, g) steps."""
+    if update == "simultaneous":
+        n = max(d_steps, g_steps)
+        return tuple(who for who, k in (("D", d_steps), ("G", g_steps)) if k and n > 1)
+    return tuple(who for who, early in (("D", d_steps and d_steps + g_steps > 1), ("G", g_steps > 1)) if early)
+
+
+class RoundUndo:
+    """A round applied whole or not at all. ``take(players)`` copies the weights and optimizer
+    state of those players ("D", "G"), and both nets' buffers, before the round (one fused copy, into buffers
+    kept between rounds); ``restore()`` puts them back when a later step of the round is refused
+    by the NaN guard (or fails), so the model, the step count, the history and the EMA agree."""
+
+    def __init__(self, gan):
+        self.gan, self.key, self.live, self.saved, self.had_state = gan, None, [], [], []
+
+    def take(self, players) -> None:
+        g = self.gan
+        parts = [(g.D, g.opt_d) if who == "D" else (g.G, g.opt_g) for who in players]
+        key = tuple((id(net), id(opt), id(opt.state), len(opt.state)) for net, opt in parts)
+        if key != self.key:  # new players, a new (or reloaded) optimizer, or new state: list them again
+            self.key, self.had_state = key, [(opt, list(opt.state)) for _, opt in parts]
+            buffers = [b for net in (g.G, g.D) for b in net.buffers()] if parts else []  # a D step moves G's BN too
+            self.live = buffers + [t.detach() for net, opt in parts for t in _tensors(net, opt)]
+            self.saved = [t.clone() for t in self.live]
+        elif self.live:
+            torch._foreach_copy_(self.saved, self.live)
+
+    def restore(self) -> None:
+        if self.live:
+            torch._foreach_copy_(self.live, self.saved)
+        for opt, params in self.had_state:  # state an optimizer first made during the refused round: gone
+            for p in [p for p in opt.state if all(p is not q for q in params)]:
+                del opt.state[p]
+        self.key = None
+
+
+def _tensors(net: nn.Module, opt) -> list:
+    """The tensors a step of ``opt`` on ``net`` changes besides the buffers: weights, optimizer state."""
+    state = [v for st in opt.state.values() for v in st.values() if torch.is_tensor(v)]
+    return list(net.parameters()) + state
 
 
 def rules_for(gan) -> Rules:

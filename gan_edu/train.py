@@ -29,11 +29,11 @@ import torch
 from torch import nn
 
 from . import checkpoint, checks
-from .algorithm import alternating_round, d_step, g_step, noise_prior, simultaneous_round
+from .algorithm import alternating_round, noise_prior, simultaneous_round
 from .checks import check_both_steps, check_choice, check_count
 from .data import TensorSampler
 from .device import get_device
-from .options import EMA, NonFiniteLossError, ema_update, rules_for
+from .options import EMA, NonFiniteLossError, RoundUndo, changed_before_last, ema_update, rules_for
 from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, checked_changes
 from .speed import switches as speed
 
@@ -165,6 +165,7 @@ class GAN:
         self._checked = self._checked_g = False  # the nets checked against the data, against each other
         self.after_round = [EMA(self.G_ema, self.G, self.settings_now.ema)] if self.G_ema is not None else []
         self.rules = rules_for(self)
+        self.undo = RoundUndo(self)  # a round applied whole or not at all
 
     # ------------------------------------------------------------------ building
     def _build_speed(self, switches: Switches) -> None:
@@ -222,6 +223,12 @@ class GAN:
         demo): ``GAN(G, D, **settings)`` or ``gan.configure(**settings)`` take it back.
         Changes made with ``configure`` show here once applied (at the next step boundary)."""
         return dict(self.settings_now.to_json(), lr_d=self.lr_d, lr_g=self.lr_g)
+
+    @property
+    def pending(self) -> dict:
+        """The changes ``configure`` took and has not applied yet (at the next step boundary)."""
+        with self._pending_lock:
+            return dict(self._pending)
 
     def _apply_pending(self) -> None:
         with self._pending_lock:  # held throughout: configure's checks see either all or none of it
@@ -294,24 +301,6 @@ class GAN:
             self._checked = True
         return self.rules.penalty.watch(real)
 
-    def d_step(self, real: torch.Tensor):
-        """One D step (``algorithm.d_step``) on ``real``, not recorded as a round. Returns (loss,
-        mean D(x), mean D(G(z))) as tensors."""
-        with self.lock, speed.compile_guard(self.compiled):
-            self._apply_pending()
-            real = self._real_batch(lambda n: real, len(real))
-            loss, real_logits, fake_logits = d_step(*self.players, self.opt_d, real, self.noise, self.rules)
-            outputs = self.rules.objective.outputs
-            return loss, outputs(real_logits).mean(), outputs(fake_logits).mean()
-
-    def g_step(self, batch_size: int) -> torch.Tensor:
-        """One G step (``algorithm.g_step``) on ``batch_size`` fakes, not recorded as a round.
-        Returns G's loss."""
-        batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
-        with self.lock, speed.compile_guard(self.compiled):
-            self._apply_pending()
-            return g_step(*self.players, self.opt_g, batch_size, self.noise, self.rules)
-
     def train_step(self, sampler, batch_size: int = 128) -> dict:
         """One round: ``d_steps`` D steps then ``g_steps`` G steps (``update="simultaneous"``:
         ``algorithm.simultaneous_round``). Returns and records the round's numbers: ``loss_d``,
@@ -326,7 +315,7 @@ class GAN:
         are applied first. A G step needs no data: ``sampler`` may be None."""
         check_choice("player", player, ("D", "G"))
         if player == "D":
-            self._check_round_args(sampler, batch_size)
+            self.check_round_args(sampler, batch_size)
             return self._locked_round(sampler, batch_size, (1, 0, "alternating"))
         batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
         return self._locked_round(None, batch_size, (0, 1, "alternating"))
@@ -343,18 +332,25 @@ class GAN:
                 self._checked_g = True
             return self._round(sampler, batch_size, d_steps, g_steps, update)
 
-    def _check_round_args(self, sampler, batch_size) -> int:
+    def check_round_args(self, sampler, batch_size) -> int:
         checks.check_callable("sampler", sampler, "sampler(n) -> Tensor of n real samples")
         batch_size = checks.check_batch_size(batch_size, self.settings_now.pack)
         return checks.check_fits("batch_size", batch_size, 2 * _bytes_per_sample(self, sampler), self.device)
 
     def _round(self, sampler, batch_size: int, d_steps: int, g_steps: int, update: str) -> dict:
-        """One round of ``algorithm``'s, then the hooks after it (EMA), then its record."""
+        """One round of ``algorithm``'s, then the hooks after it (EMA), then its record. A step the
+        NaN guard refuses (or any error) undoes the round's earlier steps (``options.RoundUndo``):
+        a round is applied whole or not at all."""
         play = simultaneous_round if update == "simultaneous" else alternating_round
         play = self.round_graph.player(play, self.rng) if self.round_graph else play  # cuda_graphs: captured, replayed
-        loss_d, loss_g, real_logits, fake_logits = play(
-            *self.players, self.opt_d, self.opt_g, lambda: self._real_batch(sampler, batch_size), batch_size,
-            self.noise, d_steps, g_steps, self.rules)
+        self.undo.take(changed_before_last(d_steps, g_steps, update))
+        try:
+            loss_d, loss_g, real_logits, fake_logits = play(
+                *self.players, self.opt_d, self.opt_g, lambda: self._real_batch(sampler, batch_size), batch_size,
+                self.noise, d_steps, g_steps, self.rules)
+        except BaseException:
+            self.undo.restore()  # a refused step (or a failing sampler): the round's earlier steps undone
+            raise
         for hook in self.after_round:
             hook(g_steps)
         self.step += 1
@@ -372,7 +368,7 @@ class GAN:
         interrupt (Ctrl-C, the notebook's stop button) stops at the next step boundary and
         raises ``KeyboardInterrupt`` with the GAN consistent and resumable.
         """
-        batch_size = self._check_round_args(sampler, batch_size)
+        batch_size = self.check_round_args(sampler, batch_size)
         steps = check_count("steps", steps)
         callbacks = checks.check_callbacks(callbacks)
         self._checked = self._checked_g = False

@@ -122,3 +122,28 @@ def test_every_objective_has_what_the_steps_and_the_history_use():
         objective = build(Settings(loss=name))
         for attribute in ("d_loss", "g_loss", "outputs", "probabilities", "real_label", "fake_label"):
             assert hasattr(objective, attribute), (name, attribute)
+
+
+@pytest.mark.parametrize("bad", ["nan grad", "inf grad", "nan loss", "inf loss", "none"])
+def test_all_finite_reads_every_gradient_and_the_loss_and_changes_nothing(bad):
+    import math
+
+    found, one = torch.zeros(1), torch.ones(())
+    grads = [torch.randn(3, 3), torch.randn(4)]
+    loss = torch.tensor(0.3)
+    if bad.endswith("grad"):
+        grads[1][2] = math.nan if bad.startswith("nan") else -math.inf
+    elif bad.endswith("loss"):
+        loss = torch.tensor(math.nan if bad.startswith("nan") else math.inf)
+    kept = [g.clone() for g in grads]
+    assert options.all_finite(loss, grads, found, one) == (bad == "none")
+    assert all(torch.equal(a, b) or torch.isnan(a).any() for a, b in zip(grads, kept))  # scaled by 1: unchanged
+    assert options.all_finite(torch.tensor(1.0), [], found, one)  # a net without gradients yet
+
+
+@pytest.mark.parametrize("d_steps, g_steps, update, early", [
+    (1, 1, "alternating", ("D",)), (0, 1, "alternating", ()), (1, 0, "alternating", ()), (3, 0, "alternating", ("D",)),
+    (1, 2, "alternating", ("D", "G")), (0, 3, "alternating", ("G",)), (1, 1, "simultaneous", ()),
+    (2, 1, "simultaneous", ("D", "G")), (1, 3, "simultaneous", ("D", "G"))])
+def test_changed_before_last_lists_what_a_refused_last_step_would_leave_half_applied(d_steps, g_steps, update, early):
+    assert options.changed_before_last(d_steps, g_steps, update) == early

@@ -72,7 +72,7 @@ def net_state(net: nn.Module) -> dict:
 def gan_state(gan) -> dict:
     """Everything a GAN holds that a call could change."""
     return copy.deepcopy(dict(G=net_state(gan.G), D=net_state(gan.D), opt_d=gan.opt_d.state_dict(),
-                              opt_g=gan.opt_g.state_dict(), settings=gan.settings(), pending=dict(gan._pending),
+                              opt_g=gan.opt_g.state_dict(), settings=gan.settings(), pending=gan.pending,
                               step=gan.step, history=gan.history, rng=gan.rng.get_state()))
 
 

@@ -59,7 +59,7 @@ def test_same_seed_same_results():
 
 def test_d_step_sends_no_gradient_into_g():
     gan = make_gan()
-    gan.d_step(data.ring()(16))
+    gan.player_round("D", data.ring(), 16)
     assert all(p.grad is None for p in gan.G.parameters())
     assert all(p.grad is not None for p in gan.D.parameters())
 
@@ -69,10 +69,10 @@ def test_g_step_uses_the_real_label_and_leaves_d_alone():
     d_before = weights(gan)[len(list(gan.G.parameters())):]
     logits = []
     gan.D.register_forward_hook(lambda m, i, o: logits.append(o.detach()))
-    loss = gan.g_step(16)
+    loss = gan.player_round("G", None, 16)["loss_g"]
     # non-saturating: the loss is BCE(D(G(z)), 1) on the logits D produced
     d_fake = torch.sigmoid(logits[-1])
-    assert loss.item() == pytest.approx(nn.functional.binary_cross_entropy(d_fake, torch.ones_like(d_fake)).item(), rel=1e-6)
+    assert loss == pytest.approx(nn.functional.binary_cross_entropy(d_fake, torch.ones_like(d_fake)).item(), rel=1e-6)
     assert all(p.grad is None for p in gan.D.parameters())
     assert all(torch.equal(a, b) for a, b in zip(d_before, gan.D.parameters()))
     assert all(p.requires_grad for p in gan.D.parameters())  # unfrozen afterwards
@@ -84,7 +84,7 @@ def test_g_step_raises_d_of_g():
     z = gan.noise(256)
     before = torch.sigmoid(gan.D(gan.G(z))).mean().item()
     for _ in range(20):
-        gan.g_step(256)
+        gan.player_round("G", None, 256)
     after = torch.sigmoid(gan.D(gan.G(z))).mean().item()
     assert after > before
 
@@ -408,13 +408,13 @@ def test_smoothed_d_step_loss_and_g_step_keeps_the_real_label():
     gan = make_gan(label_smoothing="two_sided", smoothing=0.2)
     logits = []
     gan.D.register_forward_hook(lambda m, i, o: logits.append(o.detach()))
-    loss_d, _, _ = gan.d_step(data.ring()(16))
+    loss_d = gan.player_round("D", data.ring(), 16)["loss_d"]
     real_l, fake_l = logits[-2], logits[-1]
     expected = (F.binary_cross_entropy_with_logits(real_l, torch.full_like(real_l, 0.8))
                 + F.binary_cross_entropy_with_logits(fake_l, torch.full_like(fake_l, 0.2)))
-    assert loss_d.item() == pytest.approx(expected.item(), rel=1e-6)
-    loss_g = gan.g_step(16)
-    assert loss_g.item() == pytest.approx(
+    assert loss_d == pytest.approx(expected.item(), rel=1e-6)
+    loss_g = gan.player_round("G", None, 16)["loss_g"]
+    assert loss_g == pytest.approx(
         F.binary_cross_entropy_with_logits(logits[-1], torch.ones_like(logits[-1])).item(), rel=1e-6)
 
 
@@ -490,7 +490,7 @@ def test_r1_weight_adds_half_gamma_times_the_penalty_to_d_loss():
     a, b = make_gan(), make_gan(r1_weight=4.0)
     x = real.clone().requires_grad_(True)
     by_hand = losses.r1_penalty(b.D(x), x).item()  # b's D before its step: the same nets as a's
-    loss_a, loss_b = a.d_step(real)[0].item(), b.d_step(real)[0].item()
+    loss_a, loss_b = (gan.player_round("D", lambda n: real, len(real))["loss_d"] for gan in (a, b))
     assert by_hand > 0 and loss_b - loss_a == pytest.approx(4.0 / 2 * by_hand, rel=1e-4)
 
 
@@ -560,7 +560,7 @@ def test_pack_concatenates_consecutive_samples():
     D = Recorder(6)
     gan = GAN(nets.MLPGenerator(2, 2, hidden=8, depth=1), D, device="cpu", pack=3)
     real = data.ring(seed=4)(12)
-    gan.d_step(real)
+    gan.player_round("D", lambda n: real, len(real))
     real_seen = D.seen[-2]  # D(real), then D(fake)
     assert real_seen.shape == (4, 6)   # the real batch, 12 samples in packs of 3
     assert torch.equal(real_seen[1], torch.cat([real[3], real[4], real[5]]))
@@ -731,3 +731,54 @@ def test_a_sample_is_drawn_in_training_mode_on_the_batchs_statistics():
     with torch.no_grad():
         expected = gan.G(z).float()  # training mode: the batch's own statistics
     assert gan.G.training and torch.equal(gan.sample(z=z), expected)
+
+
+def _everything(gan) -> dict:
+    import copy
+
+    return copy.deepcopy(dict(G=gan.G.state_dict(), D=gan.D.state_dict(), G_ema=gan.G_ema.state_dict(),
+                              opt_d=gan.opt_d.state_dict(), opt_g=gan.opt_g.state_dict(), step=gan.step,
+                              history={k: list(v) for k, v in gan.history.items()}))
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if torch.is_tensor(a):
+        return torch.equal(a, b)
+    return a == b or (a != a and b != b)
+
+
+@pytest.mark.parametrize("case", ["nan in the 3rd D step", "nan in the 2nd G step", "sampler fails in the 2nd D step",
+                                  "first round, optimizer state new"])
+def test_a_refused_step_undoes_its_whole_round(case):
+    torch.manual_seed(0)
+    G, D = nets.DCGANGenerator(noise_dim=8, image_size=8, width=8), nets.DCGANDiscriminator(image_size=8, width=8)
+    gan = GAN(G, D, d_steps=3 if "D step" in case else 1, g_steps=2 if "G step" in case else 1, ema=0.9, seed=0)
+    images = data.TensorSampler(torch.rand(64, 1, 8, 8) * 2 - 1, seed=0)
+    if not case.startswith("first"):
+        gan.fit(images, 2, 16, progress=False)
+    before, calls = _everything(gan), []
+
+    def sampler(n):
+        calls.append(n)
+        if case == "sampler fails in the 2nd D step" and len(calls) == 2:
+            raise RuntimeError("disk gone")
+        x = images(n)
+        return x * float("nan") if case in ("nan in the 3rd D step", "first round, optimizer state new") \
+            and len(calls) == (3 if "3rd" in case else 2) else x
+
+    if "G step" in case:
+        noise, g_calls = gan.noise, []
+        gan.noise = lambda n: (g_calls.append(n), noise(n) * (float("nan") if len(g_calls) == 3 else 1))[1]
+    if case.startswith("first"):
+        gan.configure(d_steps=2)
+    with pytest.raises((ge.NonFiniteLossError, RuntimeError)):
+        gan.train_step(sampler, 16)
+    after = _everything(gan)
+    if case.startswith("first"):  # the configure change was applied at the boundary; nothing else moved
+        assert gan.settings_now.d_steps == 2 and not gan.opt_d.state and not gan.opt_g.state
+        assert after["history"].pop("events") == [(0, "d_steps", 2)] and not before["history"].pop("events")
+    assert _same(before, after), case

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..algorithm import d_step
 from ..losses import generator_loss
 from ..nets import MLPDiscriminator, MLPGenerator
 from ..train import GAN
@@ -35,8 +36,9 @@ def generator_grad_norm(gan: GAN, kind: str = "non_saturating", n: int = 1024) -
 def strong_discriminator(sampler, kind: str = "non_saturating", d_steps: int = 600, seed: int = 0,
                          every: int = 10, hidden: int = 64, lr: float = 1e-3):
     r"""A fresh GAN (MLP G and D ``hidden`` wide, Adam at ``lr``, G's loss ``kind``, seeded
-    ``seed``; the global RNG is left alone) whose D took ``d_steps`` steps alone (batches of 256 from ``sampler``) against the
-    untrained, fixed G. Returns ``(gan, trace)``: every ``every`` D steps a row (D steps so far,
+    ``seed``; the global RNG is left alone) whose D took ``d_steps`` steps alone (``algorithm.d_step``
+    on its nets, batches of 256 from ``sampler``: updates, not rounds, so its history starts empty)
+    against the untrained, fixed G. Returns ``(gan, trace)``: every ``every`` D steps a row (D steps so far,
     mean D(G(z)) on 1,024 samples, ‖∇_{θ_G} L_G‖ of the saturating loss, of the non-saturating one)."""
     dim = sampler.data_shape[0] if hasattr(sampler, "data_shape") else sampler(1).shape[1]
     with torch.random.fork_rng(devices=[]):  # the nets' initial weights, without touching the global RNG
@@ -50,5 +52,5 @@ def strong_discriminator(sampler, kind: str = "non_saturating", d_steps: int = 6
             trace.append((step, d_fake, generator_grad_norm(gan, "saturating"),
                           generator_grad_norm(gan, "non_saturating")))
         if step < d_steps:
-            gan.d_step(sampler(256))
+            d_step(*gan.players, gan.opt_d, sampler(256), gan.noise, gan.rules)  # Algorithm 1's D step alone
     return gan, np.array(trace)
