@@ -10,7 +10,7 @@ noisy: a change in its load hits every side):
 - ``background``: ``trainer.start()``, sleep, ``trainer.pause()``: the training thread draws
   when a frame is due, as in JupyterLab;
 - ``foreground``: a loop here doing a round and ``trainer.refresh()`` when
-  ``trainer._display.due()``, as the foreground mode (Colab) does between its event polls.
+  ``trainer.display.due()``, as the foreground mode (Colab) does between its event polls.
 
 Per block: rounds/s of each side, frames/s of the two view modes (python side: rendered and
 assigned to the widget), and the ratio with-view / headless of that block. The table gives the
@@ -39,7 +39,7 @@ TARGET_FPS, TARGET_RATIO = 4.0, 0.85
 
 def one_round(trainer) -> None:
     """The training loop's work for one round, without any drawing."""
-    trainer._controls.round_boundary()
+    trainer.setup.round_boundary()
     trainer.gan.train_step(trainer.sampler, trainer.batch_size)
 
 
@@ -54,8 +54,8 @@ def headless(trainer, seconds: float) -> dict:
 def no_saved_credit(trainer) -> None:
     """Start a timed run with no drawing time saved up (``Display.credit``, earned while the
     headless run trained): the run measures the steady rate, not a burst."""
-    if hasattr(trainer._display, "credit"):
-        trainer._display.credit = 0.0
+    if hasattr(trainer.display, "credit"):
+        trainer.display.credit = 0.0
 
 
 def background(trainer, seconds: float) -> dict:
@@ -78,7 +78,7 @@ def foreground(trainer, seconds: float) -> dict:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         one_round(trainer)
-        if trainer._display.due():
+        if trainer.display.due():
             trainer.refresh()
     return _rates(trainer, start, t0, frames, draw)
 

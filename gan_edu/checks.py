@@ -26,9 +26,22 @@ MAX_LR = 10.0
 MAX_SEED = 2**32 - 1
 
 
+def is_number(value, integer: bool = False) -> bool:
+    """A real number (an integer with ``integer``) and not a bool: True and False are ints to
+    Python, never a count, a size or a rate to us. Every check of a number starts here."""
+    return isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(value, bool)
+
+
+def check_flag(name: str, value) -> bool:
+    """True or False (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_lr(name: str, value) -> float:
     """A learning rate: a positive finite number up to ``MAX_LR`` (a larger one can only be a typo)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
@@ -40,7 +53,7 @@ def check_lr(name: str, value) -> float:
 
 def check_seed(name: str, value) -> int:
     """A seed: an integer from 0 to ``MAX_SEED`` (what torch, NumPy and Python all take)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_number(value, integer=True):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if not 0 <= value <= MAX_SEED:
         raise ValueError(f"{name} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {value!r}")
@@ -49,7 +62,7 @@ def check_seed(name: str, value) -> int:
 
 def check_real(name: str, value, low: float = -math.inf, high: float = math.inf, low_open: bool = False) -> float:
     """A finite number in [low, high] (``low_open``: in (low, high])."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
         if math.isinf(high):
@@ -107,7 +120,7 @@ def check_choice(name: str, value, choices):
 
 def check_weight(name: str, value) -> float:
     """A penalty's weight: a finite number >= 0 (0: off)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -116,7 +129,7 @@ def check_weight(name: str, value) -> float:
 
 def check_count(name: str, value, minimum: int = 1) -> int:
     """An integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_number(value, integer=True) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -132,8 +145,7 @@ def check_batch_size(batch_size, pack: int = 1) -> int:
 
 def check_steps(name: str, value) -> int:
     """D or G steps per round: an integer from 0 to ``MAX_STEPS_PER_ROUND``."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or not 0 <= value <= MAX_STEPS_PER_ROUND):
+    if not is_number(value, integer=True) or not 0 <= value <= MAX_STEPS_PER_ROUND:
         raise ValueError(f"{name} must be an integer from 0 to {MAX_STEPS_PER_ROUND}, got {value!r}")
     return int(value)
 
@@ -146,7 +158,7 @@ def check_both_steps(d_steps: int, g_steps: int) -> None:
 
 def check_fraction(name: str, value, high: float = 1.0, note: str = "") -> float:
     """``value`` as a float in [0, ``high``), or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < high:
+    if not is_number(value) or not 0 <= value < high:
         raise ValueError(f"{name} must be a number in [0, {high:g}){note}, got {value!r}")
     return float(value)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checks import check_count, check_keys, check_real, check_seed
+from .checks import check_count, check_keys, check_real, check_seed, is_number
 
 __all__ = ["Sampler", "Gaussian1D", "GaussianMixture", "ring", "grid", "TwoMoons", "Spiral",
            "PointCloud", "from_points", "TensorSampler", "digits", "mnist", "read_idx", "MNIST_FILES", "MNIST_MIRRORS"]
@@ -34,7 +34,7 @@ class Sampler:
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, n: int) -> torch.Tensor:
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        if not is_number(n, integer=True) or n <= 0:
             raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}")
         return self.sample(n)
 
@@ -157,7 +157,7 @@ class Spiral(Sampler):
 
 def check_jitter(jitter) -> float:
     """A ``PointCloud``'s spread: a finite number >= 0 (a clear ValueError otherwise)."""
-    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
+    if not is_number(jitter) or not 0 <= jitter < math.inf:
         raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
     return float(jitter)
 

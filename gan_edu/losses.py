@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checks import as_numbers, as_values, check_callable, check_real
+from .checks import as_numbers, as_values, check_callable, check_real, is_number
 
 __all__ = [
     "BCE_LOSSES",
@@ -78,7 +78,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
     labels (1, 0) it is -V(D,G) exactly as above.
     """
     for name, y in (("real_label", real_label), ("fake_label", fake_label)):
-        if isinstance(y, bool) or not isinstance(y, (int, float)) or not 0 <= y <= 1:
+        if not is_number(y) or not 0 <= y <= 1:
             raise ValueError(f"{name} must be a number in [0, 1], got {y!r}")
     real_logits, fake_logits = as_values("real_logits", real_logits), as_values("fake_logits", fake_logits)
     if real_label == 1 and fake_label == 0:

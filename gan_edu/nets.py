@@ -11,12 +11,14 @@ import math
 import torch
 from torch import nn
 
+from .checks import is_number
+
 __all__ = ["MLPGenerator", "MLPMixtureGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
            "dcgan_weights_init", "NETS"]
 
 
 def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_number(value, integer=True) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
 

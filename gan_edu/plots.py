@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .checks import check_count
+from .checks import check_count, is_number
 
 __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "show_images",
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
@@ -144,9 +144,9 @@ def noise_grid(noise_dim: int, n: int = 15, lim: float = 2.0) -> torch.Tensor:
     so ``.reshape(n, n, -1)[i]`` is one grid row (z_2 fixed). With ``noise_dim == 1``: the
     ``n`` points of a line, shape (n, 1). Default lim 2: ±2 standard deviations of N(0, 1)
     (use lim=1 for uniform noise on [-1, 1])."""
-    if isinstance(noise_dim, bool) or not isinstance(noise_dim, int) or noise_dim < 1:
+    if not is_number(noise_dim, integer=True) or noise_dim < 1:
         raise ValueError(f"noise_dim must be a positive integer, got {noise_dim!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+    if not is_number(n, integer=True) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
     if not (isinstance(lim, (int, float)) and np.isfinite(lim) and lim > 0):
         raise ValueError(f"lim must be a positive number, got {lim!r}")

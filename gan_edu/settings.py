@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .checks import check_seed as _check_seed_value
 from .checks import (MAX_STEPS_PER_ROUND, check_amp, check_betas, check_both_steps, check_choice, check_count,
-                     check_fraction, check_lr, check_steps, check_weight)
+                     check_flag, check_fraction, check_lr, check_steps, check_weight)
 from .algorithm import NOISES
 from .options import OBJECTIVES
 
@@ -31,12 +31,6 @@ LABEL_SMOOTHINGS = ("none", "one_sided", "two_sided")
 def check_seed(name: str, value):
     """The noise generator's seed: None (a random one) or an integer from 0 to 2³² - 1."""
     return None if value is None else _check_seed_value(name, value)
-
-
-def check_flag(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def check_compile(name: str, value):

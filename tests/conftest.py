@@ -10,4 +10,4 @@ def trainer():
     t = LiveTrainer(**SMALL)
     yield t
     t.close()
-    assert not any(th.is_alive() for th in t._training.threads)
+    assert not any(th.is_alive() for th in t.training.threads)

@@ -314,6 +314,6 @@ class BatchedGAN:
         return gan
 
     def _index(self, i) -> int:
-        if isinstance(i, bool) or not isinstance(i, int) or not -self.n <= i < self.n:
+        if not checks.is_number(i, integer=True) or not -self.n <= i < self.n:
             raise IndexError(f"copy index must be an integer from 0 to {self.n - 1}, got {i!r}")
         return i % self.n

@@ -65,27 +65,27 @@ class LiveControls:
         t = self.trainer
         changes = check_changes(changes)
         if "batch_size" in changes:  # a batch the GAN's rounds would refuse (more than the memory): refused now
-            t.gan._check_round_args(t.sampler, changes["batch_size"])
+            t.gan.check_round_args(t.sampler, changes["batch_size"])
         gan_changes = {k: v for k, v in changes.items() if k in GAN_SETTINGS}
         if gan_changes:
             t.gan.configure(**gan_changes)  # validates all (d_steps and g_steps not both 0) before applying any
         self.values.update(changes)
         if "data" in changes:
-            drawn = t._ui.drawn_points()  # "draw" takes what the pad holds (at least 2 points)
+            drawn = t.ui.drawn_points()  # "draw" takes what the pad holds (at least 2 points)
             if changes["data"] == DRAW and drawn is not None:
                 self.points = check_points(drawn)
             running = t.running
             t.reset()
-            t._ui.layout_pad()
+            t.ui.layout_pad()
             if running:  # a running training goes on, on the new data
                 t.start()
-        t._ui.sync()
-        t._ui.show_status()
+        t.ui.sync()
+        t.ui.show_status()
 
     def show(self, panels: dict) -> None:
         """``LiveTrainer.show``: store which optional panels are shown; redraw if a widget exists."""
         self.panels.update(check_panels(panels))
-        ui = self.trainer._ui
+        ui = self.trainer.ui
         if ui.built:
             ui.sync()
             ui.layout_panels()
@@ -98,13 +98,13 @@ class LiveControls:
         if jitter is not None:
             self.jitter = _data.check_jitter(jitter)
         self.points = arr
-        t._ui.show_points(arr)
-        t._ui.pending = None
+        t.ui.show_points(arr)
+        t.ui.pending = None
         self.values["data"] = DRAW
         t.reset()
-        t._ui.sync()
-        t._ui.layout_pad()
-        t._ui.show_status()
+        t.ui.sync()
+        t.ui.layout_pad()
+        t.ui.show_status()
 
     def round_boundary(self) -> None:
         """The changes that wait for a round boundary: the batch size (recorded) and the points
@@ -113,21 +113,23 @@ class LiveControls:
         if new != t.batch_size:
             t.batch_size = new
             t.gan.history["events"].append((t.gan.step, "batch_size", new))
-        drawn = t._ui.take_drawn()
+        drawn = t.ui.take_drawn()
         if drawn is not None:
             self.use_points(drawn)
 
     def use_points(self, points: np.ndarray) -> None:
         """Train on newly drawn ``points`` from now on, without a reset (recorded); nothing if
-        they are the points already in use, a message if their dimension is not the nets'."""
+        they are the points already in use, a message if their dimension is not the nets'. The
+        sampler, the points and the view's real points change together under ``draw_lock``."""
         t = self.trainer
         if points.shape == self.points.shape and np.array_equal(points, self.points):
             return
         if points.shape[1] != t.dim:
             t.message = f"the drawn points are {points.shape[1]}D, the nets {t.dim}D: press Reset"
             return
-        t.gan.history["events"].append((t.gan.step, "data", f"{len(points)} drawn points"))
-        self.points = points
-        t._set_view_real()
-        t.sampler = self.sampler(self.seed)
-        t.message = ""
+        with t.draw_lock:  # a redraw (a widget callback's, or this thread's) never sees half the swap
+            t.gan.history["events"].append((t.gan.step, "data", f"{len(points)} drawn points"))
+            self.points = points
+            t.set_view_real()
+            t.sampler = self.sampler(self.seed)
+            t.message = ""

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..checks import is_number
 from ..data import PointCloud
 from ..metrics.grid import grid_limits
 
@@ -70,7 +71,7 @@ class DrawPad:
 
     def __init__(self, lim=3.0, size: int = 360, points=None, spread: float | None = None, seed: int = 0):
         lo, hi = grid_limits(lim)
-        if isinstance(size, bool) or not isinstance(size, int) or not 100 <= size <= 2000:
+        if not is_number(size, integer=True) or not 100 <= size <= 2000:
             raise ValueError(f"size must be an integer number of pixels from 100 to 2000, got {size!r}")
         self.lim, self.size = (lo, hi), size
         self.spread = 0.02 * (hi - lo) if spread is None else float(spread)

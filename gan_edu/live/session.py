@@ -32,7 +32,7 @@ def apply_settings(trainer, new) -> None:
     ValueError or TypeError naming it and leaves the trainer as it was, running if it ran."""
     s = check_settings(new)
     current = trainer.settings()
-    full = dict(current, points=current.get("points"), jitter=trainer._controls.jitter)
+    full = dict(current, points=current.get("points"), jitter=trainer.setup.jitter)
     full.update(s)
     controls = LiveControls(trainer, full)  # every setting checked (LiveSettings); nothing changed yet
     if not [k for k in REBUILT_BY if k in s and s[k] != current.get(k)]:  # the same data: set(data=) would reset
@@ -40,16 +40,16 @@ def apply_settings(trainer, new) -> None:
         if "panels" in s:
             trainer.show(**(s["panels"] or {}))  # checked with the others (None: no change)
         return
-    trainer._reset(controls)  # pauses; takes the new settings once their nets are built
-    trainer._ui.sync()
-    trainer._ui.layout_panels()
-    trainer._ui.show_status()
+    trainer.reset(controls)  # pauses; takes the new settings once their nets are built
+    trainer.ui.sync()
+    trainer.ui.layout_panels()
+    trainer.ui.show_status()
 
 
 def save(trainer, path) -> Path:
     """Save the session to ``path``: ``GAN.save`` (models, optimizers, history, RNG states) plus
     the settings, the batch, the metrics and the data sampler's state; all of one step."""
-    with trainer._training.lock, trainer.gan.lock:  # no reset, and no round, in between: one GAN, one step
+    with trainer.training.lock, trainer.gan.lock:  # no reset, and no round, in between: one GAN, one step
         sampler = trainer.sampler
         live = dict(format=SESSION_FORMAT, settings=trainer.settings(), batch_size=trainer.batch_size,
                     **trainer.metrics.state(),
@@ -70,5 +70,5 @@ def load(cls, path, device="cpu", **options):
     trainer.metrics.load_state(live)
     if live["sampler_rng"] is not None and hasattr(trainer.sampler, "generator"):
         trainer.sampler.generator.set_state(live["sampler_rng"])
-    trainer._display = Display()  # nothing drawn yet of the loaded GAN
+    trainer.display = Display()  # nothing drawn yet of the loaded GAN
     return trainer

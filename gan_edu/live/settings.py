@@ -17,13 +17,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import data as _data
-from ..checks import check_choice, check_count, check_seed
+from ..checks import check_choice, check_count, check_seed, is_number
 from ..losses import BCE_LOSSES
 from ..settings import Settings, _Checked, check_both_steps, option
 from .view import PANELS
@@ -62,7 +61,7 @@ def check_loss(value) -> str:
 
 def check_delay(value) -> int:
     """Slow motion: a number of milliseconds from 0 to ``MAX_DELAY_MS``, rounded to an int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= MAX_DELAY_MS:
+    if not is_number(value) or not 0 <= value <= MAX_DELAY_MS:
         raise ValueError(f"delay_ms must be a number of milliseconds from 0 to {MAX_DELAY_MS}, got {value!r}")
     return int(round(value))
 
@@ -148,9 +147,9 @@ def check_changes(changes: dict) -> dict:
 
 def check_view_rate(fps, max_draw_share) -> tuple[float, float]:
     """The view's refresh limits: ``fps`` a positive number, ``max_draw_share`` in (0, 1]."""
-    if isinstance(fps, bool) or not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+    if not (is_number(fps) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if isinstance(max_draw_share, bool) or not (isinstance(max_draw_share, (int, float)) and 0 < max_draw_share <= 1):
+    if not (is_number(max_draw_share) and 0 < max_draw_share <= 1):
         raise ValueError(f"max_draw_share must be in (0, 1], got {max_draw_share!r}")
     return float(fps), float(max_draw_share)
 

@@ -13,7 +13,7 @@ NEXT = " (next round)"
 
 def _shown(trainer, name: str, fmt: str = "{}") -> str:
     """The value of control ``name`` as the status line shows it."""
-    asked = trainer._controls.values[name]
+    asked = trainer.setup.values[name]
     now = trainer.batch_size if name == "batch_size" else trainer.gan.settings()[name]
     return fmt.format(asked) + (NEXT if asked != now else "")
 
@@ -27,7 +27,7 @@ def status_line(trainer) -> str:
             f"| lr_G={_shown(t, 'lr_g', '{:.3g}')} | d_steps={_shown(t, 'd_steps')} g_steps={_shown(t, 'g_steps')} "
             f"| {_shown(t, 'update')} | {_shown(t, 'optimizer')} | labels {labels} | batch={_shown(t, 'batch_size')} "
             f"| {state}")
-    delay = t._controls.values["delay_ms"]
+    delay = t.setup.values["delay_ms"]
     if delay:
         text += f" | slow motion {delay} ms"
     if cov["step"]:

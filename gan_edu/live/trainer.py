@@ -38,13 +38,15 @@ keep models, optimizers, controls and history (one file, written atomically, loa
 ``weights_only=True``; it is also a ``GAN.load`` checkpoint).
 
 ``LiveTrainer`` is the one object a student uses. It builds the sampler, the nets and the GAN,
-and holds the parts, each in a module of its own: ``LiveControls`` (``controls``: every
-setting and how a change reaches the training), ``LiveTraining`` (``training``: the
-background thread and the headless ``run``), ``LiveMetrics`` (``metrics``: coverage and
-divergence records, G's gradient arrows), ``Display`` (``view``: the figures, the status
-line, when to draw), ``LiveWidget`` (``widget``: the ipywidgets and their callbacks); the
-sessions are ``session``'s functions, the data sets, control names and checks
-``settings``'s. None of these modules imports this one.
+and holds the parts, each in a module of its own and each a public attribute: ``setup``
+(``LiveControls``, ``controls``: every setting and how a change reaches the training),
+``training`` (``LiveTraining``, ``training``: the background thread, the foreground loop and the
+headless ``run``; ``ImageTrainer`` uses the same), ``metrics`` (``LiveMetrics``, ``metrics``:
+coverage and divergence records, G's gradient arrows), ``display`` (``Display``, ``view``: the
+figures and when to draw), ``ui`` (``LiveWidget``, ``widget``: the ipywidgets and their
+callbacks); the sessions are ``session``'s functions, the status line ``status``'s, the data
+sets, control names and checks ``settings``'s. The parts use the trainer's public attributes
+and methods only, and none of their modules imports this one.
 """
 from __future__ import annotations
 
@@ -90,13 +92,13 @@ class LiveTrainer:
             given.update(check_settings(settings))
         self.device = device
         self.fps, self.max_draw_share = check_view_rate(fps, max_draw_share)
-        self._controls = LiveControls(self, given)  # every setting, and how a change applies (gan_edu.live.controls)
+        self.setup = LiveControls(self, given)  # every setting, and how a change applies (gan_edu.live.controls)
         self.message = ""
         self.frames, self.draw_seconds = 0, 0.0  # view refreshes so far, and the time spent in them
         self.n_arrows = N_ARROWS
-        self._draw_lock = threading.RLock()  # the training thread and a widget callback may both draw
-        self._training = LiveTraining(self)  # the background thread, and run() (gan_edu.live.training)
-        self._ui = LiveWidget(self)  # builds its ipywidgets at the first widget() (gan_edu.live.widget)
+        self.draw_lock = threading.RLock()  # the training thread and a widget callback may both draw
+        self.training = LiveTraining(self)  # the background thread, and run() (gan_edu.live.training)
+        self.ui = LiveWidget(self)  # builds its ipywidgets at the first widget() (gan_edu.live.widget)
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -104,23 +106,23 @@ class LiveTrainer:
         """Seed, then build sampler, nets and optimizers from ``controls`` (default: the current
         settings), and only then take them, with those settings: a build that fails leaves the
         trainer as it was. Clears history, metrics (``LiveMetrics``) and figures (``live_view.Display``)."""
-        c = self._controls if controls is None else controls
+        c = self.setup if controls is None else controls
         seed_everything(c.seed)
         sampler = c.sampler(c.seed)
         dim = sampler.data_shape[0]
         G = MLPGenerator(c.arch["noise_dim"], dim, c.arch["hidden"], c.arch["depth"])
         D = MLPDiscriminator(dim, c.arch["hidden"], c.arch["depth"])
         gan = GAN(G, D, betas=c.betas, device=self.device, seed=c.seed, **c.gan_settings())
-        gan._check_round_args(sampler, c.values["batch_size"])  # a batch its rounds would refuse: refused now
-        self._controls, self.sampler, self.dim, self.gan = c, sampler, dim, gan
+        gan.check_round_args(sampler, c.values["batch_size"])  # a batch its rounds would refuse: refused now
+        self.setup, self.sampler, self.dim, self.gan = c, sampler, dim, gan
         self.batch_size = c.values["batch_size"]
         self.metrics = LiveMetrics(self.sampler)
-        self._set_view_real()
-        self._display = Display()
+        self.set_view_real()
+        self.display = Display()
 
-    def _set_view_real(self) -> None:
+    def set_view_real(self) -> None:
         """The view's real points: a sampler of their own (never the training's random stream)."""
-        c = self._controls
+        c = self.setup
         self.view_real = c.sampler(c.seed + 1)(N_COVERAGE if self.dim == 2 else 5000)
         spread = float(self.view_real.abs().max())
         if self.dim != 2:
@@ -128,15 +130,21 @@ class LiveTrainer:
         else:
             self.lim = max(DRAW_LIM, 1.25 * spread) if c.values["data"] == DRAW else 1.25 * spread
 
-    def data_label(self) -> str:
-        """The data's name, as the view's title shows it."""
-        return self._controls.label()
+    @property
+    def delay_s(self) -> float:
+        """Slow motion: the pause after each round, in seconds."""
+        return self.setup.values["delay_ms"] / 1000
+
+    def round_boundary(self) -> None:
+        """Apply what waits for a round boundary: the batch size, newly drawn points
+        (``LiveControls.round_boundary``); ``LiveTraining`` calls it before each round."""
+        self.setup.round_boundary()
 
     def view_noise(self) -> torch.Tensor:
         """The view's fixed z (2,500 draws from a generator of its own, for the current noise kind):
         the same points every frame, so the student sees them move, and no draw from the training's
         random streams."""
-        return self._display.noise(self.gan.settings_now.noise, self.gan.noise_dim, self._controls.seed + 2)
+        return self.display.noise(self.gan.settings_now.noise, self.gan.noise_dim, self.setup.seed + 2)
 
     # ------------------------------------------------------------------ controls (gan_edu.live.controls)
     def set(self, **changes) -> None:
@@ -145,34 +153,34 @@ class LiveTrainer:
         ``gan.configure``: next step boundary, recorded), ``batch_size`` (next round, recorded too),
         ``delay_ms`` (slow motion, at once) or ``data`` (rebuilds: a reset on the new data).
         A bad value raises ValueError here and changes nothing (the training goes on as it was)."""
-        self._controls.set(changes)
+        self.setup.set(changes)
 
     def show(self, **panels) -> None:
         """Show or hide the optional view panels: ``manifold``, ``optimal`` (D* vs D),
         ``divergences`` (KL / JS and V over training), each True or False."""
-        self._controls.show(panels)
+        self.setup.show(panels)
 
     @property
     def panels(self) -> dict:
         """The optional panels by name: shown (True) or hidden (False)."""
-        return self._controls.panels
+        return self.setup.panels
 
     @property
     def points(self):
         """The drawn (or loaded) points, the data for "draw"."""
-        return self._controls.points
+        return self.setup.points
 
     def load_points(self, points, jitter: float | None = None) -> None:
         """Train on these points (an array, list or tensor of shape (n, 2), or (n, 1) for 1D
         data; rounded to 1e-3): switches the data to "draw", resets from the seed and shows the
         points on the drawing pad. ``jitter`` the spread around each point (``data.PointCloud``)."""
-        self._controls.load_points(points, jitter)
+        self.setup.load_points(points, jitter)
 
     # ------------------------------------------------------------------ training (gan_edu.live.training)
     @property
     def running(self) -> bool:
         """The training thread is running (not paused, stopped or failed)."""
-        return self._training.running
+        return self.training.running
 
     def start(self, steps: int | None = None) -> None:
         """Train in a background thread until ``pause()``, a non-finite loss, or (if given)
@@ -181,47 +189,41 @@ class LiveTrainer:
         if self.running:
             return
         self.message = ""
-        if not self._training.start(target):
+        if not self.training.start(target):
             self.message = "the previous round is still finishing: press Start again in a moment"
-        self._ui.show_status()
+        self.ui.show_status()
 
     def pause(self, timeout: float = 10.0) -> None:
         """Stop after the current round and wait for the thread to finish it."""
-        self._training.pause(timeout)
-        self._ui.show_status()
+        self.training.pause(timeout)
+        self.ui.show_status()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the training thread stops (``start(steps)`` done, paused or failed);
         False if it is still running after ``timeout`` seconds."""
-        return self._training.wait(timeout)
+        return self.training.wait(timeout)
 
     def close(self) -> None:
         """Pause for good (also done at garbage collection and interpreter exit)."""
         self.pause()
-        self._training.close()
+        self.training.close()
 
     def step(self) -> dict:
         """One round now (pauses first), then a redraw. Returns the round's record."""
-        with self._training.lock:
+        with self.training.lock:
             self.run(1)
             self.refresh(force=True)
             return {k: v[-1] for k, v in self.gan.history.items() if k != "events" and v}
 
-    def d_step(self) -> dict:
-        """One D update only (pauses first; G unchanged), recorded as a round, then a redraw."""
-        return self._training.one_update("D")
+    def player_round(self, player: str) -> dict:
+        """One update of ``player`` only, ``"D"`` or ``"G"`` (pauses first; the other net unchanged),
+        recorded as a round (``GAN.player_round``), then a redraw: the D step and G step buttons."""
+        return self.training.one_update(check_choice("player", player, ("D", "G")))
 
-    def g_step(self) -> dict:
-        """One G update only (pauses first; D unchanged), recorded as a round, then a redraw."""
-        return self._training.one_update("G")
-
-    def reset(self) -> None:
-        """Pause, then rebuild nets and optimizers from the seed with the current settings; history cleared."""
-        self._reset(self._controls)
-
-    def _reset(self, controls: LiveControls) -> None:
-        """``reset`` onto the settings ``controls``, taken once the new nets are built (``_build``)."""
-        with self._training.lock:  # no start, step or save in between (gan_edu.live.training)
+    def reset(self, controls: LiveControls | None = None) -> None:
+        """Pause, then rebuild nets and optimizers from the seed with the current settings (or those
+        of ``controls``, taken once the new nets are built: ``apply_settings``); history cleared."""
+        with self.training.lock:  # no start, step or save in between (gan_edu.live.training)
             self.pause()
             self._build(controls)
             self.message = ""
@@ -232,7 +234,7 @@ class LiveTrainer:
         the metrics (coverage; divergences when that panel is on) are recorded every
         ``metrics_every`` rounds (default: 20 times per run). Returns ``gan.history``. A
         non-finite loss raises ``NonFiniteLossError`` (GAN intact)."""
-        return self._training.run(steps, metrics_every)
+        return self.training.run(steps, metrics_every)
 
     # ------------------------------------------------------------------ metrics (gan_edu.live.metrics)
     @property
@@ -279,20 +281,19 @@ class LiveTrainer:
         return live_view.panel_figure(self, check_choice("panel", name, PANELS))
 
     def render(self, curves: bool = True) -> tuple[bytes, bytes | None]:
-        """The live view as PNG bytes: (samples panel, curves panel or None when not ``curves``).
-        The figures are kept and updated in place between frames."""
-        return self._display.render(self, curves)
-
-    def render_panels(self, curves: bool = True) -> dict:
-        """The shown optional panels as PNG bytes by name (the divergence curves only when ``curves``)."""
-        return self._display.render_panels(self, curves)
+        """The live view as PNG bytes: (samples panel, curves panel or None when not ``curves``)."""
+        return self.display.render(self, curves)
 
     def refresh(self, force: bool = False) -> None:
         """Record the metrics and redraw the widget's images and status (if a widget exists).
         Without ``force``: only when the frame budget allows (at most ``fps`` frames a second,
         drawing at most ``max_draw_share`` of the time; see ``live_view.Display``)."""
-        with self._draw_lock:  # the training thread and a widget callback may both ask to draw
-            self._display.refresh(self, force)
+        with self.draw_lock:  # the training thread and a widget callback may both ask to draw
+            self.display.refresh(self, force)
+
+    def hold_view(self, seconds: float) -> None:
+        """No frame for ``seconds`` (after a drawing problem: ``LiveTraining``)."""
+        self.display.hold(seconds)
 
     def status(self) -> str:
         """The status line: round, the controls now in effect, state, metrics, message."""
@@ -304,7 +305,7 @@ class LiveTrainer:
         the next step boundary), the data (with the drawn points for ``"draw"``), the batch, slow
         motion, the nets' sizes, the seed and the shown panels. ``LiveTrainer(settings=...)``
         rebuilds the same set-up (same seed: the same training), ``apply_settings`` applies it."""
-        return self._controls.settings()
+        return self.setup.settings()
 
     def settings_json(self) -> str:
         """``settings()`` as one line of JSON (what the "Copy settings" box shows)."""
@@ -332,21 +333,21 @@ class LiveTrainer:
     # ------------------------------------------------------------------ the widget (gan_edu.live.widget)
     def widget(self):
         """The control panel and live view (ipywidgets), built once."""
-        if not self._ui.built:
-            self._ui.build()
+        if not self.ui.built:
+            self.ui.build()
             self.refresh(force=True)
-        return self._ui.box
+        return self.ui.box
 
     @property
     def controls(self) -> dict:
         """The widgets by setting name (builds the widget on first use)."""
         self.widget()
-        return self._ui.controls
+        return self.ui.controls
 
     @property
     def pad(self):
         """The drawing pad (a ``DrawPad``), built with the widget when the data is "draw"; else None."""
-        return self._ui.pad
+        return self.ui.pad
 
     def play(self, mode: str | None = None) -> str | None:
         """Show the playground the way this front end needs (``gan_edu.live.play``). Background
@@ -357,11 +358,11 @@ class LiveTrainer:
         from IPython.display import display
 
         mode = live_play.live_mode(mode)
-        self._training.mode = mode
+        self.training.mode = mode
         display(self.widget())
-        self._ui.show_stop(mode == "foreground")
+        self.ui.show_stop(mode == "foreground")
         if mode == "foreground":
-            return self._training.play_foreground()
+            return self.training.play_foreground()
         return None
 
     def _ipython_display_(self):

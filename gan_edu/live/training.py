@@ -1,8 +1,15 @@
-"""How a live trainer trains: rounds in a background thread, or here in the caller's.
+"""How the live trainers train: rounds in a background thread, or here in the caller's.
+
+One ``LiveTraining`` serves both trainers, the 2D playground's ``LiveTrainer`` and notebook
+05's ``ImageTrainer``: one training thread, one foreground loop. A trainer it serves has
+``gan``, ``sampler``, ``batch_size``, ``message`` (the status line's note), ``delay_s`` (slow
+motion), ``round_boundary()`` (what waits for a round boundary), ``refresh(force)`` (a redraw,
+which skips itself when no frame is due) and ``hold_view(seconds)``; ``run`` also needs
+``record_metrics()`` and ``ui.built`` (the playground's).
 
 A cell that loops over training steps blocks the kernel (slider moves wait until it ends), so
 ``LiveTrainer.start()`` runs its rounds in a daemon thread and the cell returns. One round of
-that thread: the changes that wait for a round boundary (``LiveControls.round_boundary``), one
+that thread: the changes that wait for a round boundary (``trainer.round_boundary()``), one
 ``gan.train_step``, a redraw when one is due, slow motion. A pause sets an event: the loop ends
 after the round in progress (a slow-motion wait on the event ends at once). A failing round (a
 non-finite loss above all) pauses, keeping the last finite state; a failing redraw never stops
@@ -64,7 +71,7 @@ FOREGROUND_ENDED = "the cell that ran the training has ended: run trainer.play()
 
 
 class LiveTraining:
-    """The training of ``trainer`` (a LiveTrainer). ``start(target)`` trains in a daemon thread
+    """The training of ``trainer`` (a LiveTrainer or an ImageTrainer: see the module's text). ``start(target)`` trains in a daemon thread
     until ``pause()`` (which sets ``stop``), a failing round, or the GAN's step ``target``;
     ``threads`` holds the thread last started (it may still be finishing a round after a
     pause). ``run`` and ``one_update`` train in the caller's thread, after a pause."""
@@ -150,9 +157,8 @@ class LiveTraining:
             if not self._train_round(trainer):
                 stop.set()
                 break
-            delay = trainer._controls.values["delay_ms"]
-            if delay:  # slow motion; a pause ends the wait at once
-                stop.wait(delay / 1000)
+            if trainer.delay_s:  # slow motion; a pause ends the wait at once
+                stop.wait(trainer.delay_s)
         stop.set()
         self._refresh(trainer, force=True)
 
@@ -161,14 +167,20 @@ class LiveTraining:
         redraw when one is due. False if the round failed (a non-finite loss above all): the
         message says why, and the GAN keeps its last finite state."""
         try:
-            trainer._controls.round_boundary()
+            trainer.round_boundary()
             trainer.gan.train_step(trainer.sampler, trainer.batch_size)
         except Exception as err:
             trainer.message = f"paused: {type(err).__name__}: {err}"
             return False
-        if trainer._display.due():
-            self._refresh(trainer)
+        self._refresh(trainer)  # a frame if one is due
         return True
+
+    def train_here(self, target: int) -> None:
+        """Pause, then the background loop's rounds in this thread, up to the GAN's step ``target``
+        (a paused foreground trainer asked to train from code)."""
+        with self.lock:
+            self.pause()
+            self._loop(self._trainer(), threading.Event(), target)
 
     # ------------------------------------------------------------------ in the cell's own thread
     def _start_foreground(self, target) -> bool:
@@ -207,7 +219,7 @@ class LiveTraining:
             fg.running = False
             self._refresh(trainer, force=True)
             return False
-        fg.next_at = time.perf_counter() + trainer._controls.values["delay_ms"] / 1000
+        fg.next_at = time.perf_counter() + trainer.delay_s
         return True
 
     def stop_foreground(self) -> None:
@@ -223,7 +235,7 @@ class LiveTraining:
             trainer.refresh(force)
         except Exception as err:
             trainer.message = f"view not updated: {type(err).__name__}: {err}"
-            trainer._display.hold(1.0)
+            trainer.hold_view(1.0)
 
     # ------------------------------------------------------------------ here, in the caller's thread
     def run(self, steps: int, metrics_every: int | None = None) -> dict:
@@ -237,7 +249,7 @@ class LiveTraining:
         steps = check_count("steps", steps)
         every = max(1, steps // 20) if metrics_every is None else check_count("metrics_every", metrics_every)
         trainer.pause()
-        trainer._controls.round_boundary()
+        trainer.round_boundary()
 
         def record(gan):
             if gan.step % every == 0:
@@ -249,7 +261,7 @@ class LiveTraining:
             trainer.message = f"stopped: {err}"
             raise
         finally:
-            if trainer._ui.built:  # the view and the status line of the same step
+            if trainer.ui.built:  # the view and the status line of the same step
                 self._refresh(trainer, force=True)
         return trainer.gan.history
 
@@ -259,7 +271,7 @@ class LiveTraining:
         with self.lock:
             trainer = self._trainer()
             trainer.pause()
-            trainer._controls.round_boundary()
+            trainer.round_boundary()
             record = trainer.gan.player_round(net, trainer.sampler, trainer.batch_size)
             trainer.refresh(force=True)
             return record

@@ -140,7 +140,7 @@ class LiveView:
 
     def __init__(self, trainer, split: bool = True):
         self.sampler, self.dim, self.lim = trainer.sampler, trainer.dim, trainer.lim
-        self.label, self.split = trainer.data_label(), split
+        self.label, self.split = trainer.setup.label(), split
         if split:  # two images: the samples panel (every frame) and the curves (every CURVES_SECONDS)
             self.fig = None
             self.field, self.curves = _figure(*FIELD_SIZE), _figure(*CURVES_SIZE)
@@ -213,7 +213,7 @@ class LiveView:
         into the artists (the notebook's figure); into the curves too when ``curves``."""
         self.snap = snap = self._snapshot(trainer, curves)
         if not self.split:
-            self._set_artists(snap)
+            self.set_artists(snap)
         if curves:
             self._update_curves(trainer, snap["history"], snap["step"])
         return self
@@ -238,7 +238,7 @@ class LiveView:
             at = np.stack([at[:, 0], np.full(len(at), 0.03)], 1)
         return dict(real=trainer.view_real.numpy(), fake=fake, at=at, push=push, d=d, history=hist, step=step)
 
-    def _set_artists(self, snap: dict) -> None:
+    def set_artists(self, snap: dict) -> None:
         """The notebook's figure: the snapshot into the matplotlib artists."""
         self.ax_data.title.set_text(f"{self.label}, round {snap['step']}")
         self.quiver.set_offsets(snap["at"])
@@ -537,7 +537,7 @@ class Display:
     """What a trainer's widget shows, and when. The figures (a ``LiveView`` and the shown
     panels) are built on first use and then updated in place, from the view's fixed noise
     (``noise``). The metrics (coverage, divergences) are measured every ``METRICS_SECONDS``.
-    The frame budget (``refresh``, ``_schedule``): at most ``fps`` frames a second, the curves
+    The frame budget (``refresh``, ``schedule``): at most ``fps`` frames a second, the curves
     every ``CURVES_SECONDS``, and drawing at most ``max_draw_share`` of the time, kept as a
     credit: training earns max_draw_share / (1 - max_draw_share) s of drawing a second, saved up
     to ``CREDIT_SECONDS`` times max_draw_share, and each frame spends its drawing time. An
@@ -576,19 +576,19 @@ class Display:
         if force or now - self.metrics_at >= METRICS_SECONDS:
             self.metrics_at = now
             trainer.record_metrics()
-        if trainer._ui.built:
+        if trainer.ui.built:
             curves = force or now - self.curves_at >= CURVES_SECONDS
             if curves:
                 self.curves_at = now
-            field, curves_png = trainer.render(curves)
-            trainer._ui.show_frame(field, curves_png, trainer.render_panels(curves))
-            trainer._ui.show_status()
+            field, curves_png = self.render(trainer, curves)
+            trainer.ui.show_frame(field, curves_png, self.render_panels(trainer, curves))
+            trainer.ui.show_status()
         took = time.perf_counter() - now
         trainer.frames += 1
         trainer.draw_seconds += took
-        self._schedule(now, took, force, trainer.fps, trainer.max_draw_share)
+        self.schedule(now, took, force, trainer.fps, trainer.max_draw_share)
 
-    def _schedule(self, began: float, took: float, force: bool, fps: float, share: float) -> None:
+    def schedule(self, began: float, took: float, force: bool, fps: float, share: float) -> None:
         """The next frame's time after one that began at ``began`` and took ``took`` seconds: one
         period (1 / ``fps``) after the frame was due (or began, if it was late by more than a
         period), and not before the credit is back to zero. Forced frames (start, reset, first

@@ -113,8 +113,8 @@ class LiveWidget:
         for name, control in self.controls.items():
             control.add_class(_css(f"show-{name}" if name in PANEL_LABELS else name))
             control.observe(lambda change, name=name: self.on_control(name, change["new"]), names="value")
-        actions = {"Start": t.start, "Pause": t.pause, "Step": t.step, "D step": t.d_step, "G step": t.g_step,
-                   "Reset": t.reset, "Stop": t._training.stop_foreground}
+        actions = {"Start": t.start, "Pause": t.pause, "Step": t.step, "D step": lambda: t.player_round("D"),
+                   "G step": lambda: t.player_round("G"), "Reset": t.reset, "Stop": t.training.stop_foreground}
         self.buttons = {name: w.Button(description=name, layout=w.Layout(width="70px")) for name in BUTTONS}
         for name, button in self.buttons.items():
             button.add_class(_css(name))
@@ -180,7 +180,7 @@ class LiveWidget:
         """The student drew or erased: train on the new points from the next round on (no
         reset; at once if the training is paused)."""
         t = self.trainer
-        if self.syncing or t._controls.values["data"] != DRAW:
+        if self.syncing or t.setup.values["data"] != DRAW:
             return
         if len(pad) < 2:
             t.message = "draw at least 2 points"
@@ -188,7 +188,7 @@ class LiveWidget:
             return
         self.pending = check_points(pad.points)
         if not t.running:
-            t._controls.use_points(self.take_drawn())
+            t.setup.use_points(self.take_drawn())
             t.refresh(force=True)
 
     def take_drawn(self):

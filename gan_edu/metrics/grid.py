@@ -11,6 +11,7 @@ import torch
 
 from .. import losses
 from ..algorithm import noise_prior
+from ..checks import is_number
 from .coverage import mode_coverage
 
 __all__ = ["grid_limits", "grid_axis", "grid_points", "density_on_grid", "divergences_on_grid", "optimal_discriminator_on_grid",
@@ -21,7 +22,7 @@ def grid_limits(lim) -> tuple[float, float]:
     """``lim`` as (lo, hi): a number L means [-L, L]."""
     if isinstance(lim, (tuple, list)) and len(lim) == 2:
         lo, hi = float(lim[0]), float(lim[1])
-    elif isinstance(lim, (int, float)) and not isinstance(lim, bool):
+    elif is_number(lim):
         lo, hi = -float(lim), float(lim)
     else:
         raise ValueError(f"lim must be a number L (the box [-L, L]) or a pair (lo, hi), got {lim!r}")
@@ -32,7 +33,7 @@ def grid_limits(lim) -> tuple[float, float]:
 
 def grid_axis(lim, bins: int = 64) -> tuple[np.ndarray, float]:
     """The ``bins`` cell centres of [lo, hi] and the cell width h = (hi - lo) / bins."""
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
+    if not is_number(bins, integer=True) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
     lo, hi = grid_limits(lim)
     h = (hi - lo) / bins
@@ -185,9 +186,9 @@ class DivergenceTracker:
 
     def __init__(self, real, lim, every: int = 100, n: int = 2500, bins: int = 64, bandwidth: float | None = None,
                  modes=None, std: float | None = None, with_d: bool = False, seed: int = 0):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if not is_number(every, integer=True) or every < 1:
             raise ValueError(f"every must be a positive integer (rounds between records), got {every!r}")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_number(n, integer=True) or n < 1:
             raise ValueError(f"n must be a positive integer (samples per record), got {n!r}")
         if (modes is None) != (std is None):
             raise ValueError("give both modes and std (for mode coverage) or neither")

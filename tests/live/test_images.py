@@ -29,10 +29,10 @@ def test_grid_png_is_a_png_of_the_enlarged_grid():
 def test_the_button_trains_in_the_background_and_the_view_follows():
     t = make()
     t.widget()
-    before = t._ui["image"].value
-    t._ui["train"].click()
+    before = t.ui["image"].value
+    t.ui["train"].click()
     assert t.wait(60) and t.gan.step == 6
-    assert t._ui["image"].value != before and t._ui["status"].value.startswith("round 6:")
+    assert t.ui["image"].value != before and t.ui["status"].value.startswith("round 6:")
 
 
 def test_a_value_set_from_code_is_what_the_slider_shows_and_what_trains():
@@ -40,11 +40,11 @@ def test_a_value_set_from_code_is_what_the_slider_shows_and_what_trains():
     t = make()
     t.widget()
     t.set_lr(d=1e-4)
-    assert t._ui["lr_d"].value == pytest.approx(1e-4)  # shown at once, though applied at the next round
+    assert t.ui["lr_d"].value == pytest.approx(1e-4)  # shown at once, though applied at the next round
     t.train()
     t.wait(60)
     assert set(t.gan.history["lr_d"]) == {1e-4} and t.gan.opt_d.param_groups[0]["lr"] == 1e-4
-    assert t._ui["lr_d"].value == pytest.approx(1e-4) and t.asked == {}
+    assert t.ui["lr_d"].value == pytest.approx(1e-4) and t.asked == {}
 
 
 def test_the_sliders_snap_to_the_optimizers_value_when_it_changes_elsewhere():
@@ -53,14 +53,14 @@ def test_the_sliders_snap_to_the_optimizers_value_when_it_changes_elsewhere():
     t.gan.set_lr(g=3e-4)  # not through the sliders
     t.train(2)
     t.wait(60)
-    assert t._ui["lr_g"].value == pytest.approx(3e-4)
+    assert t.ui["lr_g"].value == pytest.approx(3e-4)
 
 
 def test_a_slider_move_reaches_the_running_training():
     t = make(steps=40)
     t.widget()
     t.train()
-    t._ui["lr_d"].value = 2e-3
+    t.ui["lr_d"].value = 2e-3
     t.wait(60)
     h = t.gan.history
     assert h["lr_d"][-1] == 2e-3 and any(name == "lr_d" and v == 2e-3 for _, name, v in h["events"])
@@ -81,46 +81,59 @@ def scripted(actions):
 
 def test_foreground_the_cell_trains_until_stop(monkeypatch):
     t = make(steps=5)
-    ui = t._ui or (t.widget(), t._ui)[1]
+    ui = t.ui or (t.widget(), t.ui)[1]
     seen = []
     actions = [ui["train"].click, lambda: setattr(ui["lr_g"], "value", 1e-3)] + [None] * 8 + \
               [lambda: seen.append(t.gan.step), ui["stop"].click]
     monkeypatch.setattr(live_play, "widget_events", lambda: scripted(actions))
     assert t.play("foreground") == "stopped"
-    assert seen == [5] and t.gan.step == 5 and t.gan.lr_g == 1e-3 and t.thread is None
+    assert seen == [5] and t.gan.step == 5 and t.gan.lr_g == 1e-3 and not t.training.threads
     assert "stopped" in ui["status"].value
 
 
 def test_foreground_train_from_code_after_the_cell_ended_trains_here(monkeypatch):
     # notebook 05 on Colab: play() returned at Stop, then a cell calls train() and wait()
     t = make(steps=4)
-    monkeypatch.setattr(live_play, "widget_events", lambda: scripted([t.widget() and t._ui["stop"].click]))
+    monkeypatch.setattr(live_play, "widget_events", lambda: scripted([t.widget() and t.ui["stop"].click]))
     t.play("foreground")
     t.train()
-    assert t.wait() and t.gan.step == 4 and t.thread is None
+    assert t.wait() and t.gan.step == 4 and not t.training.threads
 
 
-def test_a_click_during_the_last_redraw_starts_no_second_training():
-    # the race: the last round sets remaining to 0, then redraws; a click in that moment used to start
-    # a second thread while the first one still ran, and both trained on
+def test_a_click_during_the_last_redraw_never_runs_two_trainings_at_once():
+    # the race: a click during the last round's redraw used to start a second thread while the first
+    # still ran, and both trained on. Now the click waits for that redraw, then trains its own rounds.
     import threading
+
+    from gan_edu.live.training import NAME
 
     t = make(steps=3)
     t.widget()
-    in_last_redraw, clicked = threading.Event(), threading.Event()
+    in_last_redraw, release = threading.Event(), threading.Event()
     refresh = t.refresh
 
-    def slow_last_refresh(force=False, message=""):
-        if t.remaining == 0 and force and not in_last_redraw.is_set():
+    def slow_last_refresh(force=False):
+        if t.gan.step == 3 and force and not in_last_redraw.is_set():
             in_last_redraw.set()
-            clicked.wait(10)  # the click comes while this redraw is under way
-        refresh(force=force, message=message)
+            release.wait(10)  # the click comes while this redraw is under way
+        refresh(force=force)
 
     t.refresh = slow_last_refresh
     t.train()
     assert in_last_redraw.wait(60)
-    first = t.thread
-    t.train()  # the click: a training is still under way, so it does nothing
-    clicked.set()
-    first.join(60)
-    assert t.thread is first and t.wait(60) and t.gan.step == 3
+    first = t.training.threads[0]
+    click = threading.Thread(target=t.train)
+    click.start()
+    click.join(0.5)
+    assert click.is_alive() and t.gan.step == 3  # the click waits; nothing else trains meanwhile
+    assert [th for th in threading.enumerate() if th.name == NAME] == [first]
+    release.set()
+    click.join(60)
+    assert t.wait(60) and t.gan.step == 6 and t.training.threads[0] is not first
+
+
+def test_images_and_the_playground_share_one_training_loop():
+    from gan_edu.live.trainer import LiveTrainer
+
+    t = make()
+    assert type(t.training) is type(LiveTrainer(hidden=8, depth=1).training)

@@ -92,7 +92,7 @@ def test_foreground_start_slider_stop(monkeypatch):
     assert t.gan.step >= 10 and len(h["step"]) == t.gan.step  # every round recorded, none half-done
     assert t.gan.lr_d == 0.005 and t.gan.opt_d.param_groups[0]["lr"] == 0.005
     assert any(name == "lr_d" and value == 0.005 for _, name, value in h["events"])
-    assert not t.running and t._training.threads == []  # no thread was ever started
+    assert not t.running and t.training.threads == []  # no thread was ever started
     assert "lr_D=0.005 " in t.status()
 
 
@@ -120,7 +120,7 @@ def test_start_after_the_foreground_cell_ended_says_so(monkeypatch):
     t = LiveTrainer(**SMALL)
     play(t, monkeypatch, [lambda: button(t.widget(), "Stop").click()])
     button(t.widget(), "Start").click()
-    assert not t.running and t._training.threads == [] and t.message == FOREGROUND_ENDED
+    assert not t.running and t.training.threads == [] and t.message == FOREGROUND_ENDED
     assert FOREGROUND_ENDED in t.status()
 
 

@@ -181,10 +181,10 @@ def test_non_finite_loss_pauses_and_keeps_state(trainer):
 def test_a_failing_view_does_not_stop_training(trainer, monkeypatch):
     trainer.widget()
 
-    def broken(curves=True):
+    def broken(trainer, curves=True):
         raise RuntimeError("no canvas")
 
-    monkeypatch.setattr(trainer, "render", broken)
+    monkeypatch.setattr(trainer.display, "render", broken)
     trainer.fps, trainer.max_draw_share = 50, 1.0
     trainer.start()
     assert wait_for(lambda: "view not updated" in trainer.message)
@@ -197,8 +197,8 @@ def test_close_leaves_no_thread():
     t.start()
     assert wait_for(lambda: t.gan.step >= 1)
     t.close()
-    # no public route to the trainer's own training threads (it never holds two): checked directly
-    assert not any(th.is_alive() for th in t._training.threads)
+    # the training thread is gone, and no other of that name is left
+    assert not any(th.is_alive() for th in t.training.threads)
     assert not [th for th in threading.enumerate() if th.name == "gan-edu-live"]
 
 
@@ -276,7 +276,7 @@ def test_painted_frame_looks_like_matplotlibs(name):
         frames, ylim = view.frames, view.ax_data.get_ylim()
         for artist in frames.moving:
             artist.set_animated(False)
-        view._set_artists(view.snap)  # the same snapshot, into the matplotlib artists
+        view.set_artists(view.snap)  # the same snapshot, into the matplotlib artists
         view.ax_data.set_ylim(ylim)
         view.field.canvas.draw()
         drawn = np.asarray(view.field.canvas.buffer_rgba())[..., :3].astype(float)
@@ -293,8 +293,8 @@ def test_legends_cover_no_data(trainer):
     trainer.show(manifold=True, divergences=True)
     trainer.run(20, metrics_every=5)
     trainer.widget()
-    view = trainer._display.view
-    figures = [view.field, view.curves, trainer.figure()] + [p.fig for p in trainer._display.panel_views.values()]
+    view = trainer.display.view
+    figures = [view.field, view.curves, trainer.figure()] + [p.fig for p in trainer.display.panel_views.values()]
     checked = 0
     for fig in figures:
         fig.canvas.draw()
@@ -331,13 +331,13 @@ def test_frame_budget_keeps_the_rate_and_the_share():
 
     d = Display()
     began = time.perf_counter()
-    d._schedule(began, 0.01, False, fps=4, share=0.1)
+    d.schedule(began, 0.01, False, fps=4, share=0.1)
     assert d.next_draw == pytest.approx(began + 0.25)  # a cheap frame: the next one a period after it began
-    d._schedule(time.perf_counter(), 2 * CREDIT_SECONDS * 0.1, False, fps=4, share=0.1)  # twice the full credit
+    d.schedule(time.perf_counter(), 2 * CREDIT_SECONDS * 0.1, False, fps=4, share=0.1)  # twice the full credit
     owed = d.credit
     assert owed < 0  # paid back by training (1 / 0.1 - 1) times as long before the next frame
     assert d.next_draw - d.drawn_at == pytest.approx(-owed * 9, rel=1e-6)
-    d._schedule(d.drawn_at, 10.0, True, fps=4, share=0.1)
+    d.schedule(d.drawn_at, 10.0, True, fps=4, share=0.1)
     assert d.credit == pytest.approx(owed)  # a forced frame is not paid for
 
 
@@ -346,7 +346,7 @@ def test_metrics_measured_every_few_seconds_not_every_frame(trainer):
     trainer.widget()  # a forced frame: measured now
     n = len(trainer.coverage["step"])
     trainer.gan.train_step(trainer.sampler, trainer.batch_size)  # a round of the live loop: no metrics
-    d = trainer._display
+    d = trainer.display
     d.next_draw = 0.0
     trainer.refresh()  # a frame, but the metrics were measured less than METRICS_SECONDS ago
     assert len(trainer.coverage["step"]) == n

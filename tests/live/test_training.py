@@ -75,13 +75,13 @@ def test_four_threads_start_pause_reset_step_save_hold_one_thread_and_consistent
 
 def test_states():
     t = LiveTrainer(**SMALL)
-    assert t._training.state == "idle"  # the state machine has no public face but running
+    assert t.training.state == "idle"  # the state machine has no public face but running
     t.start()
-    assert t.running and t._training.state == "running"
+    assert t.running and t.training.state == "running"
     t.pause()
-    assert t._training.state == "idle" and not t.running
+    assert t.training.state == "idle" and not t.running
     t.close()
-    assert t._training.state == "closed"
+    assert t.training.state == "closed"
     t.start(steps=2)
     assert t.wait(30) and t.gan.step >= 2
     t.close()

@@ -33,7 +33,7 @@ def test_changing_the_data_keeps_a_running_training_running():
     t.start()
     assert wait_for(lambda: t.gan.step >= 3)
     t.controls["data"].value = "grid"
-    assert t.running and t.data_label() == "grid of 25"
+    assert t.running and t.setup.label() == "grid of 25"
     assert wait_for(lambda: t.gan.step >= 3)  # from the seed, on the new data
     assert len(t.modes) == 25
     t.pause()
@@ -47,10 +47,10 @@ def test_changing_the_data_while_paused_stays_paused(trainer):
 def test_after_a_headless_run_the_view_shows_the_step_of_the_status_line():
     t = LiveTrainer(**SMALL)
     t.widget()
-    before, frames = t._ui.image.value, t.frames
+    before, frames = t.ui.image.value, t.frames
     t.run(20)
-    assert t.frames == frames + 1 and t._ui.image.value != before
-    assert t._ui.status.value.startswith("step 20 |")
+    assert t.frames == frames + 1 and t.ui.image.value != before
+    assert t.ui.status.value.startswith("step 20 |")
 
 
 def test_metrics_hold_one_record_per_step():
