@@ -29,7 +29,7 @@ __all__ = [
     "value_function", "bce", "discriminator_loss", "generator_loss",
     "optimal_discriminator", "value_function_on_grid", "virtual_training_criterion",
     "kl_divergence", "jensen_shannon",
-    "generator_objective_on_grid", "optimal_generator_objective",
+    "generator_objective_on_grid", "frozen_d_slope", "optimal_generator_objective",
 ]
 
 BCE_LOSSES = ("non_saturating", "saturating")  # the kinds whose D output is a logit of a probability
@@ -269,6 +269,23 @@ def generator_objective_on_grid(d, p_g, dx: float, kind: str = "non_saturating")
     if kind == "saturating":
         return float(np.sum(_xlogy(p_g, 1 - d)) * dx)
     return float(-np.sum(_xlogy(p_g, d)) * dx)
+
+
+def frozen_d_slope(p_data, density, theta: float, dx: float, kind: str = "non_saturating",
+                   h: float = 1e-4) -> float:
+    r"""d/dθ of G's objective with D frozen at D* = p_data / (p_data + p_g), p_g = ``density(θ)``:
+    the slope one gradient step of G follows (during G's step D does not move). A central
+    difference of ``generator_objective_on_grid`` with step ``h``:
+
+        [L(p_g(θ + h); D*_θ) - L(p_g(θ - h); D*_θ)] / 2h.
+
+    ``density(θ)`` gives p_g on the grid of ``p_data``. Not the slope of
+    ``optimal_generator_objective``, whose D* moves along with p_g.
+    """
+    d_frozen = optimal_discriminator(p_data, density(theta))
+    up = generator_objective_on_grid(d_frozen, density(theta + h), dx, kind)
+    down = generator_objective_on_grid(d_frozen, density(theta - h), dx, kind)
+    return (up - down) / (2 * h)
 
 
 def optimal_generator_objective(p_data, p_g, dx: float, kind: str = "non_saturating") -> float:

@@ -467,11 +467,13 @@ def plot_generator_objectives(mus, stds, surface: dict, data=(4.0, 0.5), axes=No
     return axes
 
 
-def plot_objective_slices(mus, stds, surface: dict, at, axes=None):
+def plot_objective_slices(mus, stds, surface: dict, at, slopes: dict, axes=None):
     """Two slices of ``surface`` (as in ``plot_generator_objectives``) through the grid point ``at`` =
     (row, column): along mu (top left, log y axis: its 0 at the minimum lies off the axis) and along s
-    (top right), each shifted to 0 at its minimum, with their slopes (bottom). The saturating objective
-    KL(p_g || m) - log 2 never rises more than log 2 above its minimum -log 2 (dotted line, top left)."""
+    (top right), each shifted to 0 at its minimum. The saturating objective KL(p_g || m) - log 2 never
+    rises more than log 2 above its minimum -log 2 (dotted line, top left). Bottom: ``slopes[kind]`` =
+    (slopes along mu, slopes along s), the slope with D frozen at D* (``losses.frozen_d_slope``):
+    what a gradient step of G follows, not the slope of the curve above (whose D* moves with p_g)."""
     if axes is None:
         _, axes = plt.subplots(2, 2, figsize=(12, 7), sharex="col", layout="constrained")
     i0, j0 = at
@@ -480,10 +482,11 @@ def plot_objective_slices(mus, stds, surface: dict, at, axes=None):
         for kind in ("saturating", "non_saturating"):
             curve = take(np.asarray(surface[kind], dtype=float))
             axes[0, col].plot(grid, curve - curve.min(), label=kind.replace("_", "-"))
-            axes[1, col].plot(grid, np.gradient(curve, grid), label=kind.replace("_", "-"))
+            axes[1, col].plot(grid, slopes[kind][col], label=kind.replace("_", "-"))
         fixed = f"s = {stds[i0]:g}" if col == 0 else f"μ = {mus[j0]:g}"
         axes[0, col].set(ylabel="objective - its minimum", title=f"G's objective against D*, along {name} ({fixed})")
-        axes[1, col].set(xlabel=f"{name} ({fixed})", ylabel="slope", title="its derivative: what a gradient step follows")
+        axes[1, col].set(xlabel=f"{name} ({fixed})", ylabel="slope, D frozen at D*",
+                         title="what a gradient step of G follows: the slope with D frozen")
         axes[1, col].axhline(0, color="gray", lw=0.8)
         for ax in axes[:, col]:
             ax.axvline(grid[j0] if col == 0 else grid[i0], color="black", ls=":", lw=1)

@@ -179,6 +179,19 @@ def test_optimal_discriminator_and_criterion():
     assert L.virtual_training_criterion(p, p, dx) == pytest.approx(-math.log(4))
 
 
+@pytest.mark.parametrize("mean, std", [(0.0, 0.1), (0.0, 2.0), (8.0, 0.1), (8.0, 2.0)])
+def test_criterion_stays_finite_where_d_star_rounds_to_0_or_1(mean, std):
+    """Notebook 01's sliders at their corners: p_g and p_data barely overlap, D* rounds to 0 or 1
+    in floating point somewhere, and C(G) must still be finite and equal -log 4 + 2 JSD."""
+    from gan_edu.data import Gaussian1D
+
+    x = np.linspace(-12, 20, 3201)
+    dx = x[1] - x[0]
+    p_data, p_g = Gaussian1D(4.0, 0.5).density(x), Gaussian1D(mean, std).density(x)
+    c = L.virtual_training_criterion(p_data, p_g, dx)
+    assert math.isfinite(c) and abs(c - (-math.log(4) + 2 * L.jensen_shannon(p_data, p_g, dx))) < 1e-9
+
+
 def test_kl_and_jsd_by_hand():
     # two discrete distributions on 2 cells of width 1
     p, q = np.array([0.5, 0.5]), np.array([0.9, 0.1])
@@ -283,3 +296,23 @@ def test_optimal_generator_objective_infinite_off_support():
 def test_grid_objectives_refuse_an_unknown_kind_by_name(fn, args):
     with pytest.raises(ValueError, match="kind"):
         fn(*args, kind="wasserstein")
+
+
+def test_frozen_d_slope_is_the_step_g_follows_not_the_moving_d_star_slope():
+    """The frozen-D slope of the saturating loss is the slope of 2 JSD, the non-saturating one's that of
+    KL(p_g || p_data) - 2 JSD (notebook 02's table); the slope of the objective against a moving D* differs."""
+    from gan_edu.data import Gaussian1D
+
+    x = np.linspace(-12, 20, 3201)
+    dx = x[1] - x[0]
+    p_data = Gaussian1D(4.0, 0.5).density(x)
+    density = lambda mu: Gaussian1D(mu, 0.5).density(x)
+    h, mu0 = 1e-4, 3.0
+    diff = lambda f: (f(mu0 + h) - f(mu0 - h)) / (2 * h)
+    jsd = lambda mu: L.jensen_shannon(p_data, density(mu), dx)
+    kl = lambda mu: L.kl_divergence(density(mu), p_data, dx)
+    sat, non_sat = (L.frozen_d_slope(p_data, density, mu0, dx, kind) for kind in ("saturating", "non_saturating"))
+    assert sat == pytest.approx(diff(lambda mu: 2 * jsd(mu)), rel=1e-5) and sat == pytest.approx(-0.8992, abs=1e-4)
+    assert non_sat == pytest.approx(diff(lambda mu: kl(mu) - 2 * jsd(mu)), rel=1e-5)
+    moving = diff(lambda mu: L.optimal_generator_objective(p_data, density(mu), dx, "saturating"))
+    assert abs(moving - sat) > 0.3  # what the figure used to plot: D* moving along with p_g

@@ -272,8 +272,10 @@ def test_generator_objectives_colourbars_do_not_cover_the_next_panel():
 def test_objective_slices_use_a_log_axis_not_symlog():
     mus, stds, surface = _surface()
     at = np.unravel_index(np.argmin(surface["saturating"]), surface["saturating"].shape)
-    axes = plots.plot_objective_slices(mus, stds, surface, at)
+    slopes = {kind: (np.linspace(-1, 1, len(mus)), np.linspace(-2, 2, len(stds))) for kind in surface}
+    axes = plots.plot_objective_slices(mus, stds, surface, at, slopes)
     assert axes[0, 0].get_yscale() == "log" and axes[0, 1].get_yscale() == "linear"
+    assert np.array_equal(axes[1, 1].get_lines()[0].get_ydata(), slopes["saturating"][1])  # the slopes given, drawn
     sat = axes[0, 0].get_lines()[0].get_ydata()
     assert sat.min() == 0 and sat.max() <= math.log(2)  # KL(p_g || m) - log 2 rises at most log 2
     assert all(ax.get_title() and ax.get_ylabel() for ax in axes.flat) and len(axes[0, 0].figure.legends) == 1
