@@ -275,17 +275,23 @@ def frozen_d_slope(p_data, density, theta: float, dx: float, kind: str = "non_sa
                    h: float = 1e-4) -> float:
     r"""d/dθ of G's objective with D frozen at D* = p_data / (p_data + p_g), p_g = ``density(θ)``:
     the slope one gradient step of G follows (during G's step D does not move). A central
-    difference of ``generator_objective_on_grid`` with step ``h``:
+    difference with step ``h`` of the objective with D fixed at D*_θ,
 
-        [L(p_g(θ + h); D*_θ) - L(p_g(θ - h); D*_θ)] / 2h.
+        [L(p_g(θ + h); D*_θ) - L(p_g(θ - h); D*_θ)] / 2h,   L(p; D) = ∫ p log(1 - D) or -∫ p log D,
 
-    ``density(θ)`` gives p_g on the grid of ``p_data``. Not the slope of
+    with log D* = log p_data - log(p_data + p_g) and log(1 - D*) = log p_g - log(p_data + p_g)
+    taken from the densities (no clipping: far from the data D* is below any clip, and a clipped
+    log would bend the slope). ``density(θ)`` gives p_g on the grid of ``p_data``. Not the slope of
     ``optimal_generator_objective``, whose D* moves along with p_g.
     """
-    d_frozen = optimal_discriminator(p_data, density(theta))
-    up = generator_objective_on_grid(d_frozen, density(theta + h), dx, kind)
-    down = generator_objective_on_grid(d_frozen, density(theta - h), dx, kind)
-    return (up - down) / (2 * h)
+    _check_generator_kind(kind)
+    (p_data, p_g), dx = _on_one_grid(p_data=p_data, p_g=density(theta)), _dx(dx)
+    change = (np.asarray(density(theta + h), dtype=float) - np.asarray(density(theta - h), dtype=float)) / (2 * h)
+    with np.errstate(divide="ignore"):
+        log_total = np.log(p_data + p_g)
+        log_d = np.log(p_g) - log_total if kind == "saturating" else -(np.log(p_data) - log_total)
+    moved = change != 0  # where p_g does not change, D's log does not count (it may be -inf there)
+    return float(np.sum(change[moved] * log_d[moved]) * dx)
 
 
 def optimal_generator_objective(p_data, p_g, dx: float, kind: str = "non_saturating") -> float:

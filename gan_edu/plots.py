@@ -47,8 +47,8 @@ def plot_density_1d(x, p_data, p_g=None, d=None, ax=None, title: str = "", d_lab
     if d is not None:
         ax2 = ax.twinx()
         ax2.plot(x, d, color="tab:blue", label=d_label)
-        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1)
-        ax2.set(ylim=(0, 1.05), ylabel=d_label)
+        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1, label=f"{d_label[0]} = 1/2")
+        ax2.set(ylim=(-0.05, 1.05), ylabel=d_label)  # 0 above the frame: a D of 0 stays visible
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper left", fontsize=8)
@@ -113,8 +113,8 @@ def plot_gan_1d(x, p_data, samples=None, d=None, ax=None, title: str = "", bins:
     if d is not None:
         ax2 = ax.twinx()
         ax2.plot(x, torch.as_tensor(d).detach().cpu().numpy().reshape(-1), color="tab:blue", label="D(x)")
-        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1)
-        ax2.set(ylim=(0, 1.05), ylabel="D(x)")
+        ax2.axhline(0.5, color="tab:blue", ls=":", lw=1, label="D = 1/2")
+        ax2.set(ylim=(-0.05, 1.05), ylabel="D(x)")  # 0 above the frame: a D of 0 stays visible
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     if legend:
@@ -458,8 +458,8 @@ def plot_generator_objectives(mus, stds, surface: dict, data=(4.0, 0.5), axes=No
         cs = ax.contourf(mus, stds, values if kind == "saturating" else np.log10(values), levels=30, cmap="viridis")
         ax.figure.colorbar(cs, ax=ax, label=titles[kind][1])
         i, j = np.unravel_index(np.argmin(values), values.shape)
-        ax.plot(mus[j], stds[i], "r*", ms=14, label="argmin on the grid")
-        ax.plot(*data, marker="X", color="white", mec="black", ms=11, ls="none",
+        ax.plot(mus[j], stds[i], "r*", ms=22, mec="black", label="argmin on the grid")  # under the X: a red rim
+        ax.plot(*data, marker="X", color="white", mec="black", ms=8, ls="none",
                 label=f"p_data = N({data[0]:g}, {data[1]:g}²)")
         ax.set(xlabel="mean μ of p_g", ylabel="std s of p_g", title=titles[kind][0])
     handles, labels = axes[0].get_legend_handles_labels()

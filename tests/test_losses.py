@@ -316,3 +316,21 @@ def test_frozen_d_slope_is_the_step_g_follows_not_the_moving_d_star_slope():
     assert non_sat == pytest.approx(diff(lambda mu: kl(mu) - 2 * jsd(mu)), rel=1e-5)
     moving = diff(lambda mu: L.optimal_generator_objective(p_data, density(mu), dx, "saturating"))
     assert abs(moving - sat) > 0.3  # what the figure used to plot: D* moving along with p_g
+
+
+def test_frozen_d_slope_far_from_the_data_is_not_bent_by_a_clip():
+    """At mu = 1, D* is below 1e-12 on much of p_g's mass: the slope must come from the exact logs
+    (the non-saturating slope keeps growing, close to 4 (mu - 4) here), not from a clipped D."""
+    from scipy.stats import norm
+
+    from gan_edu.data import Gaussian1D
+
+    x = np.linspace(-12, 20, 3201)
+    dx = x[1] - x[0]
+    p_data = Gaussian1D(4.0, 0.5).density(x)
+    density = lambda mu: Gaussian1D(mu, 0.5).density(x)
+    log_d = norm.logpdf(x, 4, 0.5) - np.logaddexp(norm.logpdf(x, 4, 0.5), norm.logpdf(x, 1.0, 0.5))
+    h = 1e-4
+    exact = -np.sum((density(1.0 + h) - density(1.0 - h)) / (2 * h) * log_d) * dx
+    assert L.frozen_d_slope(p_data, density, 1.0, dx, "non_saturating") == pytest.approx(exact, rel=1e-6)
+    assert exact == pytest.approx(-11.98, abs=0.01)

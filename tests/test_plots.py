@@ -42,9 +42,9 @@ def test_plot_gan_1d_draws_density_histogram_and_discriminator():
     ax = plots.plot_gan_1d(x, p_data, torch.randn(300, 1) + 4, torch.full((50,), 0.5), title="t")
     assert ax.get_title() == "t" and ax.get_xlabel() == "x"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["p_data", "p_g (G's samples)", "D(x)"]
+    assert labels == ["p_data", "p_g (G's samples)", "D(x)", "D = 1/2"]
     twin = [a for a in ax.figure.axes if a is not ax][0]
-    assert twin.get_ylim() == (0, 1.05) and np.allclose(twin.lines[0].get_ydata(), 0.5)
+    assert twin.get_ylim() == (-0.05, 1.05) and np.allclose(twin.lines[0].get_ydata(), 0.5)
     plt.close("all")
 
 

@@ -383,7 +383,7 @@ def check_g_step(fn) -> bool:
         problem = _g_case_problem(fn, k)
         if problem:
             return _fail(name, problem)
-    return _ok(name, f"G updated as in Algorithm 1's Step 2 (real label, through D) on {len(CASES)} hidden cases.")
+    return _ok(name, f"G updated as in Step 2 (real label, through D) on {len(CASES)} hidden cases.")
 
 
 # --------------------------------------------------------------------------- a whole round
