@@ -11,7 +11,7 @@ __all__ = ["plot_history", "plot_density_1d", "plot_samples_2d", "image_grid", "
            "plot_gan_1d", "plot_value_function", "noise_grid", "plot_manifold", "plot_optimal_vs_learned_d",
            "plot_discriminator_2d", "plot_coverage", "arrow_lengths", "legend_above",
            "plot_d_heatmap", "plot_gan_snapshot", "plot_divergence_curves", "plot_parameter_paths",
-           "plot_value_gap"]
+           "plot_value_gap", "plot_run_curves"]
 
 D_CMAP = "RdBu_r"  # every D heatmap of the course: red where D says "real" (1), blue "fake" (0), white 1/2
 
@@ -27,7 +27,8 @@ def plot_history(history: dict, ax=None, title: str = "Training curves"):
     ax[1].plot(steps, history["d_real"], label="mean D(x), real")
     ax[1].plot(steps, history["d_fake"], label="mean D(G(z)), fake")
     ax[1].axhline(0.5, color="gray", ls=":", lw=1, label="D = 1/2")
-    ax[1].set(xlabel="training round", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
+    ax[1].set(xlabel="training round", ylabel="D output", ylim=(-0.03, 1.03),  # 0 and 1 off the frame
+              title="Discriminator outputs")
     for a in ax:
         for step, name, value in history.get("events", []):
             a.axvline(step, color="tab:red", alpha=0.3, lw=1)
@@ -182,6 +183,7 @@ def plot_manifold(gan, ax=None, n: int = 15, lim: float | None = None, title: st
             ax.plot(mesh[:, i, 0], mesh[:, i, 1], color=color, lw=0.8, alpha=0.8)
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize=8)
+    legend_above(ax)  # over no sample or mesh line
     return ax
 
 
@@ -215,6 +217,7 @@ def plot_optimal_vs_learned_d(d_star, d_learned, lim, axes=None, real=None, fake
         ax.set(xlabel="$x_1$", ylabel="$x_2$", title=name, xlim=(lo, hi), ylim=(lo, hi))
         if real is not None or fake is not None:
             ax.legend(loc="upper right", fontsize=8, markerscale=3)
+            legend_above(ax)  # over no sample
     fig = axes[0].figure
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="D (probability of real)")
     fig.suptitle(title)
@@ -306,7 +309,25 @@ def plot_d_heatmap(gan, lim, ax=None, bins: int = 64, real=None, fake=None, titl
     from .metrics.grid import grid_points
 
     d = gan.discriminate(grid_points(lim, bins)).numpy().reshape(bins, bins)
-    return plot_discriminator_2d(d, lim, real=real, fake=fake, ax=ax, title=title)
+    ax = plot_discriminator_2d(d, lim, real=real, fake=fake, ax=ax, title=title)
+    legend_above(ax)  # over no sample
+    return ax
+
+
+def _view_box(lim, *points, step: float = 0.5) -> tuple[float, float]:
+    """The square box (lo, hi) of ``lim``, widened in multiples of ``step`` until it holds every
+    point of ``points`` (arrays (n, 2)) with a margin of 0.1: nothing drawn is cut off."""
+    from .metrics.grid import grid_limits
+
+    lo, hi = grid_limits(lim)
+    pts = np.concatenate([np.asarray(torch.as_tensor(p).detach().float().cpu()).reshape(-1, 2) for p in points])
+    pts = pts[np.isfinite(pts).all(1)]
+    if len(pts):
+        if pts.min() - 0.1 < lo:
+            lo -= step * np.ceil((lo - pts.min() + 0.1) / step)
+        if pts.max() + 0.1 > hi:
+            hi += step * np.ceil((pts.max() + 0.1 - hi) / step)
+    return float(lo), float(hi)
 
 
 def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, mesh: int = 15, z=None,
@@ -314,18 +335,18 @@ def plot_gan_snapshot(gan, real, lim, axes=None, n: int = 1000, bins: int = 64, 
     """One moment of a 2D GAN, two panels: D's heatmap with real and ``n`` generated samples
     (``plot_d_heatmap``), and G's manifold (``plot_manifold``, a ``mesh`` x ``mesh`` noise grid)
     drawn over the real data. ``z`` fixes the noise of the samples (else ``gan.sample(n)``,
-    which draws from the GAN's own noise generator). Returns the two axes."""
-    from .metrics.grid import grid_limits
-
+    which draws from the GAN's own noise generator). Both panels show the box ``lim``, widened
+    (in steps of 0.5) where samples or the mesh reach past it: nothing is cut off. Returns the two axes."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
     fake = gan.sample(z=z) if z is not None else gan.sample(n)
+    mesh_lim = 1.0 if gan.settings()["noise"] == "uniform" else 2.0  # plot_manifold's noise grid
+    lo, hi = _view_box(lim, real, fake, gan.sample(z=noise_grid(gan.noise_dim, mesh, mesh_lim)))
     prefix = f"{title}: " if title else ""
-    plot_d_heatmap(gan, lim, ax=axes[0], bins=bins, real=real, fake=fake, title=f"{prefix}D(x) and the samples")
+    plot_d_heatmap(gan, (lo, hi), ax=axes[0], bins=bins, real=real, fake=fake, title=f"{prefix}D(x) and the samples")
     pts = torch.as_tensor(real).detach().cpu().numpy()
     axes[1].scatter(pts[:, 0], pts[:, 1], s=3, c="black", alpha=0.3, label="real")
     plot_manifold(gan, ax=axes[1], n=mesh, title=f"{prefix}G's manifold")
-    lo, hi = grid_limits(lim)
     axes[1].set(xlim=(lo, hi), ylim=(lo, hi))
     return axes
 
@@ -344,7 +365,8 @@ def plot_divergence_curves(track: dict, axes=None, title: str = "Divergences and
     ax.plot(steps, track["js"], color="tab:purple", label="JSD(p_data || p_g)")
     ax.axhline(np.log(2), color="tab:purple", ls=":", lw=1, label="log 2 (JSD's maximum)")
     ax.set(xlabel="training round", ylabel="estimate (nats, log scale)", yscale="log", title=title)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(fontsize=8)
+    legend_above(ax, ncol=2)  # over no curve
     ax = axes[1]
     if "modes" in track:
         ax.step(steps, track["modes"], where="post", color="black", label="modes recovered")
@@ -357,7 +379,9 @@ def plot_divergence_curves(track: dict, axes=None, title: str = "Divergences and
         ax2.set(ylim=(0, 1.05), ylabel="fraction of high-quality samples")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="lower right", fontsize=8)
+    if handles:
+        ax.legend(handles, labels, fontsize=8)
+        legend_above(ax)  # over no curve
     return axes
 
 
@@ -383,18 +407,49 @@ def plot_value_gap(track: dict, ax=None, title: str = "V(D, G) of the learned D 
     """From a ``metrics.DivergenceTracker(..., with_d=True)``'s ``history``: V(D*, G) =
     -log 4 + 2 JSD (what the optimal D would reach) and V(D, G) of the learned D, both on the
     grid, with the equilibrium -log 4. The gap V(D*, G) - V(D, G) >= 0 is how far D is from the
-    optimum *of the grid's smoothed densities* (a D sharper than the smoothing is penalised too)."""
+    optimum *of the grid's smoothed densities* (a D sharper than the smoothing is penalised too).
+    With ``v_samples`` in ``track`` (the tracker records it), also the learned D's V(D, G) on the
+    samples themselves, without smoothing (dashed)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     steps = np.asarray(track["step"])
-    ax.plot(steps, track["v_star"], color="tab:red", label="V(D*, G) = -log 4 + 2 JSD")
-    ax.plot(steps, track["v"], color="tab:blue", label="V(D, G), learned D")
+    ax.plot(steps, track["v_star"], color="tab:red", label="V(D*, G) = -log 4 + 2 JSD, on the grid")
+    ax.plot(steps, track["v"], color="tab:blue", label="V(D, G), learned D, on the grid")
+    if "v_samples" in track:
+        ax.plot(steps, track["v_samples"], color="tab:blue", ls="--", marker=".",
+                label="V(D, G), learned D, on the samples (no smoothing)")
     ax.fill_between(steps, track["v"], track["v_star"], color="tab:gray", alpha=0.25,
                     label="gap V(D*, G) - V(D, G) on the grid")
-    ax.axhline(-np.log(4), color="black", ls=":", lw=1, label="-log 4 (p_g = p_data)")
-    ax.set(xlabel="training round", ylabel="value on the grid (nats)", title=title)
+    ax.axhline(-np.log(4), color="black", ls=":", lw=1, label="-log 4: V(D*, G) if p_g = p_data, V of D = 1/2")
+    ax.set(xlabel="training round", ylabel="V(D, G) (nats)", title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the axes, over no curve
     return ax
+
+
+RUN_STYLES = ("-", "--", "-.", ":")  # line styles of plot_run_curves, cycled: runs told apart without colour
+
+
+def plot_run_curves(runs: dict, axes=None, offset: float = 0.1, title: str = "JSD(p_data || p_g) over training"):
+    """Several runs' tracker records side by side, a colour and line style each: left, the JSD;
+    right, the modes recovered, as steps. Step lines at the same count would hide each other, so
+    run k of K is drawn ``offset * (k - (K - 1) / 2)`` above its value (said in the axis label).
+    ``runs``: name -> a ``metrics.DivergenceTracker``'s ``history`` (``step``, ``js``, ``modes``,
+    ``of``). One legend, beside the panels, over no curve. Returns the two axes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 3.8), layout="constrained")
+    n_modes = max(h.get("of", max(h["modes"], default=1)) for h in runs.values())
+    for k, (name, h) in enumerate(runs.items()):
+        style = dict(color=f"C{k}", ls=RUN_STYLES[k % len(RUN_STYLES)], lw=1.5)
+        axes[0].plot(h["step"], h["js"], label=name, **style)
+        shift = offset * (k - (len(runs) - 1) / 2)
+        axes[1].step(h["step"], np.asarray(h["modes"], dtype=float) + shift, where="post", **style)
+    axes[0].axhline(np.log(2), color="gray", ls=":", lw=1, label="log 2 (JSD's maximum)")
+    axes[0].set(xlabel="training round", ylabel="JSD estimate (nats)", title=title)
+    ylabel = f"modes recovered (of {n_modes})" + (f"\nlines offset by up to ±{offset * (len(runs) - 1) / 2:g}"
+                                                  if offset and len(runs) > 1 else "")
+    axes[1].set(xlabel="training round", ylabel=ylabel, title="Mode coverage", ylim=(-0.5, n_modes + 0.5))
+    axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    return axes
 
 
 # ---------------------------------------------------------------------------- notebooks 01 and 02: the game on a 1D grid

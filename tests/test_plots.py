@@ -178,6 +178,19 @@ def test_gan_snapshot_two_panels_with_fixed_noise():
     np.testing.assert_allclose(green, gan.sample(z=z).numpy(), atol=1e-6)
     assert len(axes[1].get_lines()) == 10  # the 5 x 5 mesh
     assert axes[0].get_title().startswith("round 0") and axes[1].get_xlim() == (-3, 3)
+    for ax in axes:  # legends above the panels, over no sample
+        assert _above(ax.get_legend(), ax)
+    plt.close("all")
+
+
+def test_gan_snapshot_widens_its_box_to_hold_every_sample():
+    gan = GAN(Linear(2, torch.tensor([[3.0, 0.0], [0.0, 1.0]])), nets.MLPDiscriminator(2, hidden=8), device="cpu")
+    z = torch.tensor([[1.2, 0.0], [0.0, -0.5]])  # G(z) = (3 z_1, z_2): (3.6, 0) lies outside [-3, 3]
+    axes = plots.plot_gan_snapshot(gan, data.ring()(100), 3, z=z, mesh=5, bins=16)
+    lo, hi = -6.5, 6.5  # the 5 x 5 mesh over [-2, 2]^2 reaches x_1 = 6: widened by 0.5 steps to hold it
+    assert axes[1].get_xlim() == (lo, hi) and axes[1].get_ylim() == (lo, hi)
+    assert axes[0].get_images()[0].get_extent() == [lo, hi, lo, hi] and axes[0].get_xlim() == (lo, hi)
+    assert plots.plot_gan_snapshot(gan, data.ring()(100), 7, z=z, mesh=5, bins=16)[1].get_xlim() == (-7, 7)
     plt.close("all")
 
 
@@ -189,6 +202,7 @@ def test_divergence_curves_plot_the_records():
     assert list(lines[next(k for k in lines if k.startswith("KL(p_data"))]) == [5.0, 2.0, 1.0]
     assert axes[0].get_yscale() == "log" and axes[1].get_ylim()[1] == pytest.approx(8.3)
     assert any("high-quality" in t.get_text() for t in axes[1].get_legend().get_texts())
+    assert all(_above(ax.get_legend(), ax) for ax in axes)  # over no curve
     plots.plot_divergence_curves({k: track[k] for k in ("step", "kl", "reverse_kl", "js")})  # no modes: fine
     plt.close("all")
 
@@ -204,8 +218,30 @@ def test_value_gap_plots_both_values():
     track = dict(step=[0, 1], v=[-2.0, -1.5], v_star=[-1.0, -1.2])
     ax = plots.plot_value_gap(track)
     lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
-    assert lines["V(D, G), learned D"] == [-2.0, -1.5] and lines["V(D*, G) = -log 4 + 2 JSD"] == [-1.0, -1.2]
+    assert lines["V(D, G), learned D, on the grid"] == [-2.0, -1.5]
+    assert lines["V(D*, G) = -log 4 + 2 JSD, on the grid"] == [-1.0, -1.2]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    plt.close("all")
+    ax = plots.plot_value_gap(dict(track, v_samples=[-1.3, -1.1]))
+    lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert lines["V(D, G), learned D, on the samples (no smoothing)"] == [-1.3, -1.1]
+    plt.close("all")
+
+
+def test_run_curves_keep_equal_step_lines_apart():
+    track = dict(step=[0, 10, 20], js=[0.6, 0.3, 0.1], modes=[0, 2, 2], of=8)
+    runs = {"a": track, "b": dict(track, js=[0.6, 0.5, 0.4]), "c": track}
+    axes = plots.plot_run_curves(runs)
+    steps = [line.get_ydata() for line in axes[1].get_lines()]
+    np.testing.assert_allclose(steps[0], [-0.1, 1.9, 1.9])  # same counts, offset by 0.1 each
+    np.testing.assert_allclose(steps[2], [0.1, 2.1, 2.1])
+    assert len({line.get_linestyle() for line in axes[1].get_lines()}) == 3 and "offset" in axes[1].get_ylabel()
+    assert list(axes[0].get_lines()[1].get_ydata()) == [0.6, 0.5, 0.4]
+    (legend,) = axes[0].figure.legends
+    assert [t.get_text() for t in legend.get_texts()][:3] == ["a", "b", "c"]
+    fig = axes[0].figure
+    fig.canvas.draw()
+    assert all(legend.get_window_extent().x0 >= ax.get_window_extent().x1 for ax in axes)  # beside the panels
     plt.close("all")
 
 

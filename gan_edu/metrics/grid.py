@@ -14,8 +14,8 @@ from ..algorithm import noise_prior
 from ..checks import is_number
 from .coverage import mode_coverage
 
-__all__ = ["grid_limits", "grid_axis", "grid_points", "density_on_grid", "divergences_on_grid", "optimal_discriminator_on_grid",
-           "DivergenceTracker"]
+__all__ = ["grid_limits", "grid_axis", "grid_points", "grid_lookup", "density_on_grid", "divergences_on_grid",
+           "optimal_discriminator_on_grid", "value_on_samples", "DivergenceTracker"]
 
 
 def grid_limits(lim) -> tuple[float, float]:
@@ -51,6 +51,22 @@ def grid_points(lim, bins: int = 64, dim: int = 2) -> torch.Tensor:
         raise ValueError(f"dim must be 1 or 2, got {dim!r}")
     x1, x2 = np.meshgrid(c, c, indexing="xy")
     return torch.tensor(np.stack([x1.reshape(-1), x2.reshape(-1)], 1), dtype=torch.float32)
+
+
+def grid_lookup(values, points, lim) -> np.ndarray:
+    """The value of the grid cell each point lies in: ``values`` in the layout of ``density_on_grid``
+    ((bins,) in 1D, (bins, bins) in 2D with ``[i, j]`` at (x1 = c[j], x2 = c[i])), ``points`` of
+    shape (n, 1) or (n, 2). A point outside the box takes the value of the nearest edge cell.
+    Reads a grid estimate (the optimal D* of ``optimal_discriminator_on_grid``, say) at samples."""
+    values = np.asarray(torch.as_tensor(values).detach().double().cpu())
+    x = _as_points(points, "points")
+    if values.ndim != x.shape[1] or values.ndim not in (1, 2) or len(set(values.shape)) != 1:
+        raise ValueError(f"values must be a (bins,) grid for 1D points or (bins, bins) for 2D points, "
+                         f"got shape {values.shape} for points of dimension {x.shape[1]}")
+    bins = values.shape[0]
+    lo, hi = grid_limits(lim)
+    idx = np.clip(np.floor((x - lo) / ((hi - lo) / bins)).astype(np.int64), 0, bins - 1)
+    return values[idx[:, 0]] if x.shape[1] == 1 else values[idx[:, 1], idx[:, 0]]
 
 
 def _as_points(samples, name: str) -> np.ndarray:
@@ -168,6 +184,18 @@ def optimal_discriminator_on_grid(real, fake, lim, bins: int = 64, bandwidth: fl
     return d_star
 
 
+def value_on_samples(gan, real, fake) -> float:
+    r"""V(D, G) = mean log D(x) + mean log(1 - D(x')) of ``gan``'s D over ``real`` samples x and
+    generated samples x' (no density estimate, no smoothing): ``-losses.discriminator_loss`` of D's
+    logits, so a confident D gives large finite terms, not ``-inf``. For the BCE losses only (D's
+    output a logit); ``nan`` for the others, whose D gives no probability."""
+    if gan.settings()["loss"] not in losses.BCE_LOSSES:
+        return math.nan
+    with torch.no_grad():
+        logits = [gan.d_output(torch.as_tensor(x, dtype=torch.float32).to(gan.device)) for x in (real, fake)]
+    return -float(losses.discriminator_loss(*logits))
+
+
 # ---------------------------------------------------------------------------- tracking during fit
 
 
@@ -180,7 +208,9 @@ class DivergenceTracker:
     ``seed``, drawn once from the GAN's prior): the GAN's own noise generator is not touched, so
     tracking does not change the training, and the curves show G changing, not sampling noise.
     With ``modes`` and ``std`` it also records ``mode_coverage`` (``modes``, ``of``,
-    ``high_quality``); with ``with_d=True`` also V(D, G) on the grid for the learned D (``v``).
+    ``high_quality``); with ``with_d=True`` also V(D, G) for the learned D on the grid's smoothed
+    densities (``v``) and on the samples themselves (``v_samples``: ``value_on_samples`` on ``real`` and
+    on G's samples, no smoothing).
     ``history`` holds one list per quantity, plus ``step``.
     """
 
@@ -215,6 +245,8 @@ class DivergenceTracker:
         if self.with_d:
             d = gan.discriminate(grid_points(self.lim, self.bins, dim=self.real.shape[1]))
         record = {"step": gan.step, **divergences_on_grid(self.real, fake, self.lim, self.bins, self.bandwidth, d=d)}
+        if self.with_d:
+            record["v_samples"] = value_on_samples(gan, self.real, fake)
         if self.modes is not None:
             cov = mode_coverage(fake, self.modes, self.std)
             record.update(modes=cov["modes"], of=cov["of"], high_quality=cov["high_quality"])

@@ -126,6 +126,30 @@ def test_optimal_discriminator_on_grid_is_half_where_densities_agree_and_sharp_w
         metrics.optimal_discriminator_on_grid(a, a[:, :1], 3)
 
 
+def test_grid_lookup_reads_the_cell_of_each_point():
+    c, _ = metrics.grid_axis(3, 6)  # cells of width 1: centres -2.5 ... 2.5
+    values = np.arange(36.0).reshape(6, 6)  # [i, j] at (x1 = c[j], x2 = c[i])
+    pts = torch.tensor([[-2.9, -2.9], [c[4], c[1]], [0.01, -0.01], [9.0, -9.0]])
+    assert metrics.grid.grid_lookup(values, pts, 3).tolist() == [0.0, 1 * 6 + 4, 2 * 6 + 3, 0 * 6 + 5]  # last: clamped
+    pts_grid = metrics.grid_points(3, 6)
+    np.testing.assert_array_equal(metrics.grid.grid_lookup(values, pts_grid, 3), values.reshape(-1))  # its own layout
+    assert metrics.grid.grid_lookup(np.arange(4.0), torch.tensor([[-1.0], [0.9]]), (-2, 2)).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="values"):
+        metrics.grid.grid_lookup(np.zeros((4, 5)), pts, 3)
+
+
+def test_value_on_samples_is_minus_d_loss_and_finite_for_a_confident_d():
+    gan = make_gan()
+    real, fake = data.ring()(300), gan.sample(200)
+    d_real, d_fake = gan.discriminate(real), gan.discriminate(fake)
+    assert metrics.grid.value_on_samples(gan, real, fake) == pytest.approx(float(losses.value_function(d_real, d_fake)),
+                                                                     abs=1e-5)
+    with torch.no_grad():
+        gan.D.net[-1].bias.fill_(-100.0)  # D(x) ~ e^-100 on the real data: log D is -100, not -inf
+    assert metrics.grid.value_on_samples(gan, real, fake) == pytest.approx(-100, abs=5)
+    assert math.isnan(metrics.grid.value_on_samples(make_gan(loss="lsgan"), real, fake))
+
+
 # ---------------------------------------------------------------------------- the divergence tracker (a training callback)
 def test_tracker_records_every_k_rounds_without_changing_training():
     ring = data.ring()
@@ -139,8 +163,11 @@ def test_tracker_records_every_k_rounds_without_changing_training():
     assert tracked.history["loss_d"] == plain.history["loss_d"]  # the tracker draws no GAN noise
     h = tracker.history
     assert h["step"] == [0, 5, 10] and h["of"] == 8
-    for key in ("kl", "reverse_kl", "js", "v_star", "v", "modes", "high_quality"):
+    for key in ("kl", "reverse_kl", "js", "v_star", "v", "v_samples", "modes", "high_quality"):
         assert len(h[key]) == 3
+    fresh, again = make_gan(), metrics.DivergenceTracker(real, 3, n=300, bins=32, with_d=True)
+    again(fresh)  # round 0: V(D, G) of D on the real samples and G's (no smoothing)
+    assert again.history["v_samples"] == [metrics.grid.value_on_samples(fresh, real, fresh.sample(z=again.noise(fresh)))]
     fake = tracked.sample(z=tracker.noise(tracked))
     expected = metrics.divergences_on_grid(real, fake, 3, 32)
     tracker(tracked)  # step 12: not a multiple of 5, nothing recorded
