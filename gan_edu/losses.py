@@ -290,7 +290,9 @@ def frozen_d_slope(p_data, density, theta: float, dx: float, kind: str = "non_sa
     with np.errstate(divide="ignore"):
         log_total = np.log(p_data + p_g)
         log_d = np.log(p_g) - log_total if kind == "saturating" else -(np.log(p_data) - log_total)
-    moved = change != 0  # where p_g does not change, D's log does not count (it may be -inf there)
+    # where p_g does not change, D's log does not count (it may be -inf there); nor where a density
+    # underflowed to 0 (log -inf) while p_g moves by less than 1e-250: a real infinity stays
+    moved = (change != 0) & (np.isfinite(log_d) | (np.abs(change) > 1e-250))
     return float(np.sum(change[moved] * log_d[moved]) * dx)
 
 

@@ -334,3 +334,17 @@ def test_frozen_d_slope_far_from_the_data_is_not_bent_by_a_clip():
     exact = -np.sum((density(1.0 + h) - density(1.0 - h)) / (2 * h) * log_d) * dx
     assert L.frozen_d_slope(p_data, density, 1.0, dx, "non_saturating") == pytest.approx(exact, rel=1e-6)
     assert exact == pytest.approx(-11.98, abs=0.01)
+
+
+def test_frozen_d_slope_ignores_densities_that_underflow_to_zero():
+    """p_g = N(4, 0.325²) underflows to exactly 0 at the grid's ends while p_g(s ± h) does not: the
+    saturating slope must stay finite (it was -inf there, a gap in notebook 02's figure)."""
+    from gan_edu.data import Gaussian1D
+
+    x = np.linspace(-12, 20, 3201)
+    dx = x[1] - x[0]
+    p_data = Gaussian1D(4.0, 0.5).density(x)
+    slopes = [L.frozen_d_slope(p_data, lambda s: Gaussian1D(4.0, s).density(x), s, dx, "saturating")
+              for s in (0.3, 0.325, 0.35, 0.375, 0.4)]
+    assert all(math.isfinite(v) for v in slopes)
+    assert slopes[0] < slopes[1] < slopes[2] < slopes[3] < slopes[4] < 0  # smooth, rising towards 0
