@@ -238,7 +238,8 @@ def _check_loss(name: str, fn, candidates: dict, target: str, hints: dict, n_inp
         problem = _loss_case_problem(fn, case, candidates, target, hints, extreme=i == len(cases) - 1)
         if problem:
             return _fail(name, problem)
-    return _ok(name, f"{len(cases)} hidden cases pass (ordinary, confident, near 0/1 and extreme logits).{note}")
+    kinds = "ordinary, confident, logits in (0, 1) that look like probabilities, and extreme logits"
+    return _ok(name, f"{len(cases)} hidden cases pass ({kinds}).{note}")
 
 
 HALF_NOTE = (" Note: this is the halved convention of d2l and deeplearning.ai, (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2 "
