@@ -127,3 +127,22 @@ def test_no_class_over_300_lines_and_no_function_over_40():
                     isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and size > 40:
                 long.append(f"{name}.{node.name}: {size} lines")
     assert not long, long
+
+
+def _private_reaches(tree: ast.AST) -> list[str]:
+    """``x._name`` where ``x`` is not ``self`` or ``cls``: one object reading another's private state
+    (``torch._...``, PyTorch's own fused kernels, excepted)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls", "torch"):
+                continue
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_part_reads_another_objects_private_state():
+    reaches = {path.relative_to(PACKAGE).as_posix(): _private_reaches(ast.parse(path.read_text()))
+               for path in sorted(PACKAGE.rglob("*.py"))}
+    assert {name: found for name, found in reaches.items() if found} == {}
