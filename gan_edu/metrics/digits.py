@@ -1,5 +1,6 @@
 """Images: digits. A Fréchet distance (as FID, Heusel et al. 2017) in the feature space of a small
-classifier trained on the 8x8 digits, and the histogram of the labels it gives generated images.
+classifier trained on the 8x8 digits, the histogram of the labels it gives generated images, and a
+memorisation check (does G copy its training digits?).
 Inception features mean nothing for 8x8 digits; a classifier trained on the digits does.
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ import torch
 from torch import nn
 
 __all__ = ["digits_split", "DigitClassifier", "digit_classifier", "digit_features", "frechet_distance",
-           "frechet_distance_gaussians", "digit_fd", "digit_fd_floor", "digit_label_histogram"]
+           "frechet_distance_gaussians", "digit_fd", "digit_fd_floor", "digit_label_histogram", "nearest_distances",
+           "memorisation"]
 
 CLASSIFIER_VERSION = "digits-cnn-v1"  # change when the recipe below changes: the disk cache is keyed on it
 _CLASSIFIER_CACHE: dict = {}
@@ -164,8 +166,12 @@ def frechet_distance(features_a, features_b) -> float:
 
 def digit_fd(images: torch.Tensor, reference: str = "train") -> float:
     """FD between ``images`` and the real digits (``reference``: ``"train"`` or ``"test"``
-    split) in the digit classifier's feature space. Compare to ``digit_fd_floor()``, with as
-    many images as the test split (449): FD is biased upwards for small sets."""
+    split) in the digit classifier's feature space. Compare to ``digit_fd_floor()`` with as many
+    images as the *other* split: 449 (the test split's size) against ``"train"``, 1,348 (the
+    training split's) against ``"test"``; FD is biased upwards for small sets.
+
+    A G should be judged against ``"test"``, digits it never saw: against ``"train"``, a G that
+    copied its training digits would score 0 (``memorisation`` measures the copying itself)."""
     if reference not in ("train", "test"):
         raise ValueError(f"reference must be 'train' or 'test', got {reference!r}")
     x_train, _, x_test, _ = digits_split()
@@ -174,7 +180,10 @@ def digit_fd(images: torch.Tensor, reference: str = "train") -> float:
 
 
 def digit_fd_floor() -> float:
-    """FD(real test split, real train split): what a perfect generator scores with 449 images."""
+    """FD(real train split, real test split), what real digits score against real digits. FD is
+    symmetric, so this one number is the floor of both ``digit_fd(images, "test")`` with 1,348
+    images (a G that drew exactly its training digits would score it) and ``digit_fd(images,
+    "train")`` with 449 (the test split in place of the images)."""
     return digit_fd(digits_split()[2], reference="train")
 
 
@@ -194,3 +203,45 @@ def digit_label_histogram(images: torch.Tensor, min_fraction: float = 0.02) -> d
                 kl_uniform=math.log(10) - entropy)
 
 
+# ---------------------------------------------------------------------------- memorisation
+def _as_rows(name: str, images) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2 or len(images) < 1:
+        raise TypeError(f"{name} must be a floating-point torch.Tensor of n >= 1 images, got "
+                        f"{type(images).__name__} {tuple(getattr(images, 'shape', ()))}")
+    rows = images.detach().double().cpu().reshape(len(images), -1)
+    if not torch.isfinite(rows).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return rows
+
+
+def nearest_distances(images, reference) -> torch.Tensor:
+    """For each of ``images`` (n, ...) the Euclidean distance, pixel by pixel, to its nearest
+    image of ``reference`` (m, ...): a tensor (n,), float64. 0 for an exact copy."""
+    a, b = _as_rows("images", images), _as_rows("reference", reference)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"images and reference must have the same number of pixels, got {a.shape[1]} and {b.shape[1]}")
+    return torch.cat([torch.cdist(chunk, b).min(1).values for chunk in a.split(1024)])
+
+
+def memorisation(generated, train, held_out, quantile: float = 0.05, flag_at: float = 0.2) -> dict:
+    """Does G copy its training digits? Each generated image's distance to its nearest training
+    image, against the same distance for real digits G never saw (``held_out``).
+
+    A real unseen digit falls closer to a training digit than the ``quantile`` (5%) of the
+    held-out distances in about 5% of cases; a G that draws new digits like the real ones does
+    the same, a G that copies its training digits far more often (nearly always, at distance 0).
+    Returns a dict: ``generated`` and ``held_out`` (the distances), their medians
+    ``median_generated`` and ``median_held_out``, ``ratio`` (generated median / held-out median:
+    about 1 for new digits, near 0 for copies), ``threshold`` (the held-out ``quantile``),
+    ``close_fraction`` (the share of generated images nearer a training image than ``threshold``;
+    about ``quantile`` for new digits) and ``copying`` (``close_fraction > flag_at``).
+    """
+    if not 0 < quantile < 1 or not quantile < flag_at < 1:
+        raise ValueError(f"need 0 < quantile < flag_at < 1, got quantile={quantile!r}, flag_at={flag_at!r}")
+    d_gen, d_held = nearest_distances(generated, train), nearest_distances(held_out, train)
+    threshold = torch.quantile(d_held, quantile).item()
+    close = (d_gen < threshold).double().mean().item()
+    med_gen, med_held = d_gen.median().item(), d_held.median().item()
+    return dict(generated=d_gen, held_out=d_held, median_generated=med_gen, median_held_out=med_held,
+                ratio=med_gen / med_held if med_held > 0 else math.inf, threshold=threshold, quantile=quantile,
+                close_fraction=close, copying=close > flag_at)
