@@ -355,7 +355,8 @@ def plot_divergence_curves(track: dict, axes=None, title: str = "Divergences and
     """Two panels from a ``metrics.DivergenceTracker``'s ``history`` (or any dict of lists with
     ``step``, ``kl``, ``reverse_kl``, ``js`` and optionally ``modes``, ``of``, ``high_quality``):
     left, KL(p_data || p_g), KL(p_g || p_data) and JSD (with its ceiling log 2) on a log scale;
-    right, modes recovered (left axis) and the fraction of high-quality samples (twin axis)."""
+    right, modes recovered (left axis) and the fraction of high-quality samples (twin axis). The
+    mode count is a step line centred on each record (a dot), so the first and last records show."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
     steps = np.asarray(track["step"])
@@ -369,9 +370,10 @@ def plot_divergence_curves(track: dict, axes=None, title: str = "Divergences and
     legend_above(ax, ncol=2)  # over no curve
     ax = axes[1]
     if "modes" in track:
-        ax.step(steps, track["modes"], where="post", color="black", label="modes recovered")
+        ax.step(steps, track["modes"], where="mid", color="black", marker="o", ms=3, label="modes recovered")
         ax.set(ylim=(-0.3, track.get("of", max(track["modes"], default=1)) + 0.3))
-    ax.set(xlabel="training round", ylabel="modes recovered", title="Mode coverage")
+    ax.set(xlabel="training round", ylabel="modes recovered\n(dots: the records, steps centred on them)",
+           title="Mode coverage")
     handles, labels = ax.get_legend_handles_labels()
     if "high_quality" in track:
         ax2 = ax.twinx()
@@ -431,7 +433,8 @@ RUN_STYLES = ("-", "--", "-.", ":")  # line styles of plot_run_curves, cycled: r
 
 def plot_run_curves(runs: dict, axes=None, offset: float = 0.1, title: str = "JSD(p_data || p_g) over training"):
     """Several runs' tracker records side by side, a colour and line style each: left, the JSD;
-    right, the modes recovered, as steps. Step lines at the same count would hide each other, so
+    right, the modes recovered, as steps centred on the records (dots), so that the first and last
+    records show. Step lines at the same count would hide each other, so
     run k of K is drawn ``offset * (k - (K - 1) / 2)`` above its value (said in the axis label).
     ``runs``: name -> a ``metrics.DivergenceTracker``'s ``history`` (``step``, ``js``, ``modes``,
     ``of``). One legend, beside the panels, over no curve. Returns the two axes."""
@@ -442,11 +445,11 @@ def plot_run_curves(runs: dict, axes=None, offset: float = 0.1, title: str = "JS
         style = dict(color=f"C{k}", ls=RUN_STYLES[k % len(RUN_STYLES)], lw=1.5)
         axes[0].plot(h["step"], h["js"], label=name, **style)
         shift = offset * (k - (len(runs) - 1) / 2)
-        axes[1].step(h["step"], np.asarray(h["modes"], dtype=float) + shift, where="post", **style)
+        axes[1].step(h["step"], np.asarray(h["modes"], dtype=float) + shift, where="mid", marker="o", ms=3, **style)
     axes[0].axhline(np.log(2), color="gray", ls=":", lw=1, label="log 2 (JSD's maximum)")
     axes[0].set(xlabel="training round", ylabel="JSD estimate (nats)", title=title)
-    ylabel = f"modes recovered (of {n_modes})" + (f"\nlines offset by up to ±{offset * (len(runs) - 1) / 2:g}"
-                                                  if offset and len(runs) > 1 else "")
+    ylabel = (f"modes recovered (of {n_modes})\ndots: the records, steps centred on them"
+              + (f"\nlines offset by up to ±{offset * (len(runs) - 1) / 2:g}" if offset and len(runs) > 1 else ""))
     axes[1].set(xlabel="training round", ylabel=ylabel, title="Mode coverage", ylim=(-0.5, n_modes + 0.5))
     axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     return axes

@@ -194,6 +194,21 @@ def test_gan_snapshot_widens_its_box_to_hold_every_sample():
     plt.close("all")
 
 
+def _assert_steps_show_every_record(line, steps, values):
+    """A mode-count step line: a dot at each record, and each value drawn flat over a stretch of
+    rounds that holds its record (the first and last ones too: no zero-width step)."""
+    assert line.get_marker() == "o" and line.get_drawstyle() == "steps-mid"
+    x, y = line.get_xydata().T
+    np.testing.assert_allclose(x, steps)
+    np.testing.assert_allclose(y, values)  # a dot at each record's value
+    path = line._get_transformed_path().get_fully_transformed_path().vertices  # in display units
+    xy = line.axes.transData.inverted().transform(path)
+    for k, (s, v) in enumerate(zip(steps, y)):
+        flat = [(xy[i, 0], xy[i + 1, 0]) for i in range(len(xy) - 1)
+                if np.isclose(xy[i, 1], v) and np.isclose(xy[i + 1, 1], v)]
+        assert any(a - 1e-9 <= s <= b + 1e-9 and b - a > 0.4 * (steps[1] - steps[0]) for a, b in flat), k
+
+
 def test_divergence_curves_plot_the_records():
     track = dict(step=[0, 10, 20], kl=[5.0, 2.0, 1.0], reverse_kl=[4.0, 1.0, 0.5], js=[0.6, 0.3, 0.1],
                  modes=[0, 4, 8], of=8, high_quality=[0.0, 0.5, 0.9])
@@ -203,6 +218,8 @@ def test_divergence_curves_plot_the_records():
     assert axes[0].get_yscale() == "log" and axes[1].get_ylim()[1] == pytest.approx(8.3)
     assert any("high-quality" in t.get_text() for t in axes[1].get_legend().get_texts())
     assert all(_above(ax.get_legend(), ax) for ax in axes)  # over no curve
+    _assert_steps_show_every_record(axes[1].get_lines()[0], [0, 10, 20], [0, 4, 8])
+    assert "dots" in axes[1].get_ylabel()
     plots.plot_divergence_curves({k: track[k] for k in ("step", "kl", "reverse_kl", "js")})  # no modes: fine
     plt.close("all")
 
@@ -236,6 +253,8 @@ def test_run_curves_keep_equal_step_lines_apart():
     np.testing.assert_allclose(steps[0], [-0.1, 1.9, 1.9])  # same counts, offset by 0.1 each
     np.testing.assert_allclose(steps[2], [0.1, 2.1, 2.1])
     assert len({line.get_linestyle() for line in axes[1].get_lines()}) == 3 and "offset" in axes[1].get_ylabel()
+    _assert_steps_show_every_record(axes[1].get_lines()[1], [0, 10, 20], [0, 2, 2])
+    assert "dots" in axes[1].get_ylabel()
     assert list(axes[0].get_lines()[1].get_ydata()) == [0.6, 0.5, 0.4]
     (legend,) = axes[0].figure.legends
     assert [t.get_text() for t in legend.get_texts()][:3] == ["a", "b", "c"]

@@ -137,7 +137,9 @@ def divergences_on_grid(real, fake, lim, bins: int = 64, bandwidth: float | None
 
     Both densities come from ``density_on_grid`` (same grid, same bandwidth); each is mixed
     with a uniform density of weight ``floor``, p ← (1 - floor) p + floor / |box|, so that a
-    mode G misses gives a large but finite KL instead of infinity. Then, with dA the cell
+    cell where one density underflows to 0 cannot make a KL infinite. Where G misses a mode, the
+    KL then depends on the floor and on the kernel's tails (the smaller the floor, the larger):
+    read it as "large", not as a measurement. Then, with dA the cell
     size (area in 2D), through ``gan_edu.losses``:
 
     - ``kl`` = KL(p_data || p_g) = ∫ p_data log(p_data / p_g) dx: large when G misses modes;
