@@ -55,6 +55,17 @@ CREDIT_SECONDS = 4.0   # drawing time saved up: at most that of 4 s (see Display
 N_COVERAGE = 2500  # the view's fixed samples (noise, real points): the coverage protocol's count (VEEGAN, PacGAN)
 FIELD_SIZE = (5.4, 5.1, 80)    # the samples panel: inches wide, high, dots per inch (432 x 408 px)
 CURVES_SIZE = (8.6, 5.2, 64)   # the curves (550 x 333 px)
+FIGURE_DPI = 100  # the notebook's figures (``LiveTrainer.figure``, ``panel_figure``): legible at 100%
+# G's arrows: a dark orange that stands out on the green samples and the pale heatmap, a shaft
+# 0.7% of the axes wide (2.5 px in the notebook's figure) and a plain triangular head (quiver's
+# headaxislength = headlength: the shape ``raster.arrow_points`` paints)
+ARROW_STYLE = dict(color="#c44e00", width=0.007, headwidth=3.0, headlength=4.0, headaxislength=4.0)
+ARROW_LABEL = "G's push $-\\partial L_G / \\partial x$"
+ARROW_REACH = 0.2  # the longest arrows: this share of the view's half-width (2D), of a 2.5th of its width (1D)
+ARROWS_2D, ARROWS_1D = 40, 12  # arrows drawn (of the trainer's ``n_arrows``): more hide the samples, or overlap (1D)
+BOX_1D = (-3.0, 7.0)  # the 1D view's x range at least (the density grid's, ``metrics.grid_lim``)
+BOX_SHARE = 0.99      # the view grows to hold this share of G's samples (not every outlier: the data stays big)
+MAX_ZOOM_OUT = 2.5    # and up to this many times its size for the data
 
 
 def _figure(width: float, height: float, dpi: int):
@@ -126,6 +137,47 @@ def grown(limits, values, min_span: float = 1.0, pad: float = 0.2):
     return math.floor((lo - pad * span) / step) * step, math.ceil((hi + pad * span) / step) * step
 
 
+def arrow_vectors(gradients, longest: float, quantile: float = 0.9) -> np.ndarray:
+    """G's gradients (n, d) as the arrows drawn: each keeps its direction; the lengths are scaled
+    together so that the ``quantile`` of them reaches ``longest`` (data units), and the few longer
+    ones are cut to ``longest``. Scaled by the longest alone, one large gradient would shrink all
+    the others to dots. Arrows that are not finite are left at 0."""
+    v = np.asarray(gradients, dtype=float).reshape(len(gradients), -1)
+    norm = np.linalg.norm(v, axis=1)
+    ok = np.isfinite(norm) & (norm > 0)
+    out = np.zeros_like(v)
+    if ok.any():
+        scale = longest / float(np.quantile(norm[ok], quantile))
+        out[ok] = v[ok] * (np.minimum(norm[ok] * scale, longest) / norm[ok])[:, None]
+    return out
+
+
+def fit_box(box, samples, floor):
+    """The view's box grown to hold ``BOX_SHARE`` of the (n, d) ``samples`` (those not finite
+    count as outside): 2D, ``box`` and ``floor`` are the half-width L of [-L, L]^2, grown in steps
+    of 0.5; 1D, (lo, hi), grown to whole numbers. Never smaller than ``box`` (a live view's axes
+    are drawn again only when it grows), nor larger than ``MAX_ZOOM_OUT`` times ``floor`` (the
+    data's box: a G diverging far away leaves the data readable)."""
+    v = np.asarray(samples, dtype=float).reshape(len(samples), -1)
+    v = np.where(np.isfinite(v), v, np.inf)
+    if not len(v):
+        return box
+    tail = (1 - BOX_SHARE) / 2
+    if isinstance(box, tuple):  # 1D: (lo, hi), each side may leave out half of the rest
+        lo = float(np.quantile(v[:, 0], tail, method="lower"))  # samples, never interpolated: inf or finite
+        hi = float(np.quantile(v[:, 0], 1 - tail, method="higher"))
+        if box[0] <= lo and hi <= box[1]:
+            return box
+        centre, half = (floor[0] + floor[1]) / 2, MAX_ZOOM_OUT * (floor[1] - floor[0]) / 2
+        pad = 0.05 * (box[1] - box[0])
+        lo, hi = max(centre - half, min(box[0], lo - pad)), min(centre + half, max(box[1], hi + pad))
+        return float(math.floor(lo)), float(math.ceil(hi))
+    reach = float(np.quantile(np.abs(v).max(axis=1), BOX_SHARE, method="higher"))
+    if reach <= box:
+        return box
+    return min(MAX_ZOOM_OUT * floor, max(box, math.ceil(2 * 1.05 * min(reach, MAX_ZOOM_OUT * floor)) / 2))
+
+
 def _not_2d(ax, what: str) -> None:
     ax.text(0.5, 0.5, f"{what}:\n2D data only", ha="center", va="center", transform=ax.transAxes)
     ax.set(xticks=[], yticks=[])
@@ -134,18 +186,25 @@ def _not_2d(ax, what: str) -> None:
 class LiveView:
     """The live view's main figure: the samples over D(x) with G's gradient arrows (in 1D: the
     histogram of G's samples with p_data, D(x) and the arrows), and the curves: the losses, the
-    mean D outputs (a red line at each control change) and the mode coverage. ``split``: two
-    figures for the widget, the samples panel painted by ``FieldFrames`` and the curves blitted;
-    else one figure for the notebook, drawn by matplotlib alone."""
+    mean D outputs (a red line at each control change) and, on data with modes, the mode
+    coverage (data without modes have no panel for it: the losses take the whole width).
+    ``split``: two figures for the widget, the samples panel painted by ``FieldFrames`` and the
+    curves blitted; else one figure for the notebook, drawn by matplotlib alone.
+
+    The samples panel shows the box ``box`` (2D: [-box, box]^2; 1D: x in box = (lo, hi)): the
+    data's (``trainer.lim``; ``BOX_1D``), grown to hold G's samples (``fit_box``). The live
+    panel is drawn again when they leave it."""
 
     def __init__(self, trainer, split: bool = True):
         self.sampler, self.dim, self.lim = trainer.sampler, trainer.dim, trainer.lim
         self.label, self.split = trainer.setup.label(), split
+        self.floor = self.lim if self.dim == 2 else BOX_1D  # the data's box, the least the view shows
+        self.box = fit_box(self.floor, trainer.gan.sample(z=trainer.view_noise()).numpy(), self.floor)
         if split:  # two images: the samples panel (every frame) and the curves (every CURVES_SECONDS)
             self.fig = None
             self.field, self.curves = _figure(*FIELD_SIZE), _figure(*CURVES_SIZE)
         else:  # one figure for the notebook
-            self.fig = _figure(FIELD_SIZE[0] + CURVES_SIZE[0], max(FIELD_SIZE[1], CURVES_SIZE[1]), 72)
+            self.fig = _figure(FIELD_SIZE[0] + CURVES_SIZE[0], max(FIELD_SIZE[1], CURVES_SIZE[1]), FIGURE_DPI)
             self.field, self.curves = self.fig.subfigures(1, 2, width_ratios=[FIELD_SIZE[0], CURVES_SIZE[0]])
         self.snap, self.frames, self.loss_limits = None, None, None
         self._setup_field(trainer)
@@ -157,34 +216,62 @@ class LiveView:
             self.blitter = Blitter(self.curves, lines, scaled)
 
     def _setup_field(self, trainer) -> None:
-        """The samples panel's axes and artists, drawn by ``plots`` as in the notebooks; legend above."""
+        """The samples panel's axes and artists, drawn by ``plots`` as in the notebooks, and G's
+        arrows (``ARROW_STYLE``; in 1D on the D(x) axis, one a row); legend above."""
         self.ax_data = self.field.add_gridspec(1, 1, left=0.13, right=0.86, bottom=0.09, top=0.85).subplots()
         z = trainer.view_noise()
-        fake, (at, arrows) = trainer.gan.sample(z=z), trainer.generator_arrows(z[:trainer.n_arrows])
+        fake = trainer.gan.sample(z=z)
+        at, push = self._arrows(*trainer.generator_arrows(z[:self._n_arrows(trainer)]))
         if self.dim == 2:
-            plots.plot_discriminator_2d(self._d_grid(trainer), self.lim, trainer.view_real, fake, at, arrows,
-                                        ax=self.ax_data)
-            self.heat, self.real, self.fake, self.quiver = self.ax_data.images[0], *self.ax_data.collections[:3]
+            plots.plot_discriminator_2d(self._d_grid(trainer, GRID_BINS, self.box), self.box, trainer.view_real,
+                                        fake, ax=self.ax_data)
+            self.heat, self.real, self.fake = self.ax_data.images[0], *self.ax_data.collections[:2]
+            arrows_ax = self.ax_data
         else:
-            self.x = torch.linspace(-3, 7, 200)
+            self.x = torch.linspace(*self.box, 200)
             plots.plot_gan_1d(self.x, self.sampler.density(self.x), fake, trainer.gan.discriminate(self.x[:, None]),
                               ax=self.ax_data)
-            self.ax_twin = self.field.axes[-1]  # plot_gan_1d's twin axis, D(x)
+            self.ax_twin = arrows_ax = self.field.axes[-1]  # plot_gan_1d's twin axis, D(x)
             self.d_line = self.ax_twin.lines[0]
-            self.quiver = self.ax_data.quiver(at[:, 0], np.full(len(at), 0.03), arrows[:, 0], 0 * arrows[:, 0],
-                                              angles="xy", scale_units="xy", scale=1, color="tab:orange",
-                                              width=0.004)
             if self.split:  # a fixed height: the axes are drawn once
                 self.ax_data.set_ylim(0, 2.0)
+        self.quiver = arrows_ax.quiver(at[:, 0], at[:, 1], push[:, 0], push[:, 1], angles="xy", scale_units="xy",
+                                       scale=1, label=ARROW_LABEL, **ARROW_STYLE)
+        handles, labels = [], []
+        for ax in [self.ax_data] + ([arrows_ax] if arrows_ax is not self.ax_data else []):  # 1D: D's axis too
+            h, lab = ax.get_legend_handles_labels()
+            handles, labels = handles + h, labels + lab
+        self.ax_data.legend(handles, labels, fontsize=7, markerscale=3)
         self.ax_data.set_title(f"{self.label}: samples, D(x), G's gradient" if self.split
                                else f"{self.label}, round {trainer.gan.step}")
         plots.legend_above(self.ax_data)
 
+    def _n_arrows(self, trainer) -> int:
+        """How many of the view's samples carry an arrow: the trainer's ``n_arrows``, at most
+        ``ARROWS_2D`` (2D) or ``ARROWS_1D`` (1D)."""
+        return min(trainer.n_arrows, ARROWS_2D if self.dim == 2 else ARROWS_1D)
+
+    def _arrows(self, at: torch.Tensor, gradients: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Where G's arrows start and what they draw (``arrow_vectors``), in the data units of the
+        axes that hold them. 2D: at the samples. 1D: sorted by x, each on a row of its own on D's
+        axis (heights 0.05 to 0.35: in one row they would overlap into a bar), pointing along x."""
+        at, gradients = at.numpy(), gradients.numpy()
+        if self.dim == 2:
+            return at, arrow_vectors(gradients, ARROW_REACH * self.box)
+        order = np.argsort(at[:, 0], kind="stable")
+        x, g = at[order, 0], gradients[order, 0]
+        rows = np.linspace(0.05, 0.35, max(2, len(x)))[:len(x)]
+        push = arrow_vectors(g[:, None], ARROW_REACH * (self.box[1] - self.box[0]) / 2.5)[:, 0]
+        return np.stack([x, rows], 1), np.stack([push, np.zeros(len(x))], 1)
+
     def _setup_curves(self, trainer) -> None:
-        """The curves' axes: the losses and the D outputs (left), the mode coverage (right), legends above."""
-        grid = self.curves.add_gridspec(2, 2, left=0.08, right=0.91, bottom=0.09, top=0.86, wspace=0.42, hspace=0.75)
+        """The curves' axes: the losses and the D outputs (left), the mode coverage (right; data
+        without modes have none: the curves take the width), legends above."""
+        modes = trainer.modes is not None
+        grid = self.curves.add_gridspec(2, 2 if modes else 1, left=0.08, right=0.91 if modes else 0.97, bottom=0.09,
+                                        top=0.86, wspace=0.42, hspace=0.75)
         self.ax_loss, self.ax_d = self.curves.add_subplot(grid[0, 0]), self.curves.add_subplot(grid[1, 0])
-        self.ax_cov = self.curves.add_subplot(grid[:, 1])
+        self.ax_cov = self.curves.add_subplot(grid[:, 1]) if modes else None
         empty = dict(step=[], loss_d=[], loss_g=[], d_real=[], d_fake=[], events=[])
         plots.plot_history(empty, ax=[self.ax_loss, self.ax_d], title="Losses")
         self.ax_loss.set_xlabel("")
@@ -192,26 +279,28 @@ class LiveView:
         plots.legend_above(self.ax_d, ncol=2)
         self.markers = [ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.4, lw=1)
                         for ax in (self.ax_loss, self.ax_d)]  # a line at each control change
-        if trainer.modes is not None:
+        self.cov_lines = None
+        if modes:
             plots.plot_coverage({"step": [], "modes": [], "high_quality": []}, len(trainer.modes), ax=self.ax_cov,
                                 title="Mode coverage (2,500 samples)")
             self.cov_lines = (self.ax_cov.lines[0], self.curves.axes[-1].lines[0])
             plots.legend_above(self.ax_cov, ncol=1)
-        else:
-            self.cov_lines = None
-            self.ax_cov.text(0.5, 0.5, f"no modes to count\nfor {self.label}", ha="center", va="center")
-            self.ax_cov.set(title="Mode coverage", xticks=[], yticks=[])
 
     @staticmethod
-    def _d_grid(trainer, n: int = GRID_BINS) -> torch.Tensor:
-        """D on the centres of an n x n grid of cells over the view (row = x2, col = x1), as the
-        heatmap's extent and the D* panel expect."""
-        return trainer.gan.discriminate(grid_points((-trainer.lim, trainer.lim), n)).reshape(n, n)
+    def _d_grid(trainer, n: int, lim: float) -> torch.Tensor:
+        """D on the centres of an n x n grid of cells over [-lim, lim]^2 (row = x2, col = x1), as
+        the heatmap's extent expects."""
+        return trainer.gan.discriminate(grid_points((-lim, lim), n)).reshape(n, n)
 
     def update(self, trainer, curves: bool = True) -> "LiveView":
         """Take the trainer's current state: kept in ``snap`` for the next frame (split), or put
         into the artists (the notebook's figure); into the curves too when ``curves``."""
         self.snap = snap = self._snapshot(trainer, curves)
+        box = fit_box(self.box, snap["fake"], self.floor)
+        if self.split and box != self.box:  # G's samples left the live panel's box: draw its axes again, larger
+            self.box, self.field, self.frames = box, _figure(*FIELD_SIZE), None
+            self._setup_field(trainer)
+            self.snap = snap = self._snapshot(trainer, curves)
         if not self.split:
             self.set_artists(snap)
         if curves:
@@ -225,17 +314,12 @@ class LiveView:
         gan, z = trainer.gan, trainer.view_noise()
         with gan.lock:
             fake = gan.sample(z=z).numpy()
-            at, arrows = trainer.generator_arrows(z[:trainer.n_arrows])
+            at, gradients = trainer.generator_arrows(z[:self._n_arrows(trainer)])
             bins = VIEW_BINS if self.split else GRID_BINS
-            d = (self._d_grid(trainer, bins) if self.dim == 2 else gan.discriminate(self.x[:, None])).numpy()
+            d = (self._d_grid(trainer, bins, self.box) if self.dim == 2 else gan.discriminate(self.x[:, None])).numpy()
             hist = self._history(gan.history) if curves else None
             step = gan.step
-        at = at.numpy()
-        if self.dim == 2:
-            push = plots.arrow_lengths(arrows, 0.15 * self.lim)
-        else:  # arrows along x, drawn just above the axis
-            push = np.stack([plots.arrow_lengths(arrows, 1.0)[:, 0], np.zeros(len(at))], 1)
-            at = np.stack([at[:, 0], np.full(len(at), 0.03)], 1)
+        at, push = self._arrows(at, gradients)
         return dict(real=trainer.view_real.numpy(), fake=fake, at=at, push=push, d=d, history=hist, step=step)
 
     def set_artists(self, snap: dict) -> None:
@@ -326,7 +410,7 @@ class FieldFrames:
                           head_width=q.headwidth, head_length=q.headlength)
         if view.dim == 2:
             table = raster.colour_table(view.heat.get_cmap().name, view.heat.get_alpha())
-            self.heatmap = raster.Heatmap(area, (-view.lim, view.lim), VIEW_BINS, table)
+            self.heatmap = raster.Heatmap(area, (-view.box, view.box), VIEW_BINS, table)
             self.dots = [(to_rgb(c.get_facecolor()[0]), raster.marker(c.get_sizes()[0], c.get_linewidths()[0], dpi,
                                                                       c.get_facecolor()[0][3])) for c in (view.real, view.fake)]
         else:
@@ -362,8 +446,9 @@ class FieldFrames:
 
     def _arrows(self, box: np.ndarray, at: np.ndarray, push: np.ndarray) -> np.ndarray:
         """G's arrows from the points ``at`` along ``push`` (data units; quiver's angles="xy", scale=1)."""
-        c0, r0 = self.area.pixels(at[:, 0], at[:, 1])
-        c1, r1 = self.area.pixels(at[:, 0] + push[:, 0], at[:, 1] + push[:, 1])
+        ax = self.view.quiver.axes  # 1D: D's axis
+        c0, r0 = self.area.pixels(at[:, 0], at[:, 1], ax=ax)
+        c1, r1 = self.area.pixels(at[:, 0] + push[:, 0], at[:, 1] + push[:, 1], ax=ax)
         a = self.arrow
         points = raster.arrow_points(c0, r0, c1 - c0, r1 - r0, a["width"], a["head_width"], a["head_length"])
         return raster.fill(box, *points, a["colour"])
@@ -525,8 +610,10 @@ PANELS = {"manifold": ManifoldPanel, "optimal": OptimalPanel, "divergences": Div
 
 
 def panel_figure(trainer, name: str):
-    """The optional panel ``name`` of ``trainer`` now, as a new matplotlib Figure (not managed by pyplot)."""
+    """The optional panel ``name`` of ``trainer`` now, as a new matplotlib Figure (not managed by
+    pyplot), at ``FIGURE_DPI``."""
     panel = PANELS[name](trainer).update(trainer)
+    panel.fig.set_dpi(FIGURE_DPI)
     blitter = getattr(panel, "blitter", None)
     for artist in (blitter.artists + blitter.scaled if blitter else ()):
         artist.set_animated(False)  # a saved figure leaves figure-level animated artists out
