@@ -168,7 +168,7 @@ def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     ``real_out = D(real)`` must have been computed from a ``real`` that requires grad. Add
     ``(γ / 2) * r1_penalty(...)`` to D's loss: D is pushed to be flat where the data are, so at
     the equilibrium (p_g = p_data, D = 1/2 everywhere) nothing pushes G off it. On the Dirac-GAN it is
-    the (γ/2) ψ² that makes the circling converge (``gan_edu.dirac``). Differentiable in D's
+    the (γ/2) ψ² that makes the circling converge (``gan_edu.experiments.dirac``). Differentiable in D's
     parameters (``create_graph=True``).
     """
     real_out, real = as_values("real_out", real_out), as_values("real", real)

@@ -1,23 +1,27 @@
 r"""The Dirac-GAN of Mescheder, Geiger & Nowozin (2018), "Which training methods for GANs do
-actually converge?": the smallest GAN that oscillates.
+actually converge?": the smallest GAN that oscillates, written in this course's convention.
 
 - Data: a point mass at 0, p_data = δ_0. Generator: a point mass at θ, p_θ = δ_θ.
-- Discriminator: linear, D_ψ(x) = ψ·x (a logit).
-- Objective (the GAN game with f(t) = -log(1 + exp(-t)), i.e. log sigmoid):
+- Discriminator: linear, D_ψ(x) = ψ·x, a logit: positive means "real", as everywhere in the
+  course (``losses.discriminator_loss``), so D's probability of "real" is σ(ψx).
+- Objective: the value function V = E_data log σ(D(x)) + E_fake log(1 - σ(D(x)))
+  (``losses.value_function``) with f(t) = log σ(t) = -log(1 + exp(-t)) and 1 - σ(t) = σ(-t):
 
-      L(θ, ψ) = f(ψ θ) + f(0),   G minimises over θ, D maximises over ψ.
+      L(θ, ψ) = f(D_ψ(0)) + f(-D_ψ(θ)) = f(0) + f(-ψθ),   G minimises over θ, D maximises over ψ.
 
-  (The first term is E_{p_θ}[f(D(x))], which is log(1 - D(G(z))) written with the logit's sign
-  flipped; the second is E_{p_data}[f(-D(x))] = f(0) since the data sit at 0.)
+  The paper writes D's logit with the other sign (positive means "fake"): L = f(ψθ) + f(0). That
+  is the same game with ψ replaced by -ψ: every path here is the paper's mirrored in the θ axis
+  (from (θ₀, -ψ₀) there), with the same distances from (0, 0).
 
-The unique equilibrium is (θ, ψ) = (0, 0). The gradient vector field,
+The unique equilibrium is (θ, ψ) = (0, 0). The gradient vector field, with f'(t) = σ(-t),
 
-      v(θ, ψ) = (-∂L/∂θ, ∂L/∂ψ) = (-ψ f'(θψ), θ f'(θψ)),   f'(t) = 1 / (1 + exp(t)),
+      v(θ, ψ) = (-∂L/∂θ, ∂L/∂ψ) = (ψ σ(θψ), -θ σ(θψ)),
 
-has a Jacobian at the equilibrium with eigenvalues ±i f'(0) = ±i/2: purely imaginary, so the
-continuous dynamics circle around (0, 0) forever. Discrete steps do worse or no better:
-*simultaneous* gradient steps spiral outwards, *alternating* ones (D first, then G with the
-new ψ) stay on a bounded cycle without converging. The R1 gradient penalty
+is everywhere at a right angle to (θ, ψ) (their dot product is 0): the continuous dynamics
+circle (0, 0) at a constant distance, clockwise; at (0, 0) the Jacobian has eigenvalues ±i/2.
+Discrete steps do worse or no better: a *simultaneous* step with one learning rate η goes along
+the tangent, so it lands farther out, |p + ηv|² = |p|² + η²|v|²; *alternating* steps (D first,
+then G with the new ψ) stay on a bounded cycle without converging. The R1 gradient penalty
 (γ/2) E_{p_data}||∇_x D_ψ(x)||² = (γ/2) ψ², subtracted from D's objective, adds -γψ to ψ's
 update and makes the equilibrium attractive: the iterates converge to (0, 0).
 
@@ -31,7 +35,7 @@ import numpy as np
 from ..checks import as_numbers as _as_numbers
 from ..checks import check_choice, check_count, check_fraction, check_lr, check_real as _check_real, check_weight
 
-__all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius",
+__all__ = ["METHODS", "f", "f_prime", "dirac_loss", "vector_field", "dirac_gan", "radius", "turns",
            "moving_average", "plot_phase_portrait"]
 
 METHODS = ("simultaneous", "alternating")
@@ -61,13 +65,14 @@ def _players(theta, psi) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dirac_loss(theta, psi):
-    r"""L(θ, ψ) = f(ψθ) + f(0): G minimises it, D maximises it."""
+    r"""L(θ, ψ) = f(0) + f(-ψθ), the value function of the data at 0 and the fake at θ under
+    D(x) = ψx: G minimises it, D maximises it."""
     theta, psi = _players(theta, psi)
-    return f(psi * theta) + f(0.0)
+    return f(0.0) + f(-psi * theta)
 
 
 def vector_field(theta, psi, gamma: float = 0.0):
-    r"""The update directions (dθ, dψ) = (-ψ f'(θψ), θ f'(θψ) - γψ).
+    r"""The update directions (dθ, dψ) = (ψ σ(θψ), -θ σ(θψ) - γψ), σ(θψ) = f'(-θψ).
 
     dθ = -∂L/∂θ (G descends), dψ = ∂/∂ψ [L - (γ/2) ψ²] (D ascends its R1-penalised objective).
     Works elementwise on arrays (for a quiver plot) and on floats.
@@ -78,18 +83,19 @@ def vector_field(theta, psi, gamma: float = 0.0):
 
 def _field(theta, psi, gamma: float):
     """``vector_field`` without its checks: ``dirac_gan``'s steps, whose iterates may overflow."""
-    fp = f_prime(theta * psi)
-    return -psi * fp, theta * fp - gamma * psi
+    s = f_prime(-theta * psi)  # = σ(θψ)
+    return psi * s, -theta * s - gamma * psi
 
 
-def dirac_gan(theta0: float = 1.0, psi0: float = 1.0, lr_d: float = 0.1, lr_g: float = 0.1,
+def dirac_gan(theta0: float = 1.0, psi0: float = -1.0, lr_d: float = 0.1, lr_g: float = 0.1,
               steps: int = 300, method: str = "simultaneous", gamma: float = 0.0) -> np.ndarray:
     r"""Gradient steps on the Dirac-GAN from (θ₀, ψ₀); returns the trajectory, shape (steps + 1, 2).
+    The default start (1, -1): the fake at 1, and D already calls it fake (logit ψθ = -1).
 
     - ``"simultaneous"``: both players step from the same point,
-      θ' = θ - lr_g ψ f'(θψ),  ψ' = ψ + lr_d (θ f'(θψ) - γψ).
+      θ' = θ + lr_g ψ σ(θψ),  ψ' = ψ - lr_d (θ σ(θψ) + γψ).
     - ``"alternating"``: D steps first, then G steps against the *new* ψ (as ``GAN.fit`` does),
-      ψ' = ψ + lr_d (θ f'(θψ) - γψ),  θ' = θ - lr_g ψ' f'(θψ').
+      ψ' = ψ - lr_d (θ σ(θψ) + γψ),  θ' = θ + lr_g ψ' σ(θψ').
 
     ``gamma`` > 0 adds the R1 gradient penalty (γ/2) ψ² to D's loss.
     """
@@ -123,6 +129,14 @@ def _trajectory(trajectory) -> np.ndarray:
 def radius(trajectory) -> np.ndarray:
     r"""Distance of each point of a trajectory from the equilibrium (0, 0): √(θ² + ψ²)."""
     return np.hypot(*_trajectory(trajectory).T)
+
+
+def turns(trajectory) -> float:
+    r"""How many times a trajectory went round (0, 0): its total change of angle over 2π,
+    positive counter-clockwise in the (θ, ψ) plane (this Dirac-GAN turns clockwise: negative)."""
+    traj = _trajectory(trajectory)
+    angle = np.unwrap(np.arctan2(traj[:, 1], traj[:, 0]))
+    return float((angle[-1] - angle[0]) / (2 * np.pi))
 
 
 def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
