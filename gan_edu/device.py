@@ -50,7 +50,8 @@ def describe_device(device: str | torch.device = "auto") -> str:
         return f"GPU: {torch.cuda.get_device_name(dev)} (cuda)"
     if dev.type == "mps":
         return "GPU: Apple silicon (mps)"
-    return f"no GPU: running on CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"no GPU: running on CPU ({n} thread{'' if n == 1 else 's'})"
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -26,7 +26,7 @@ def plot_history(history: dict, ax=None, title: str = "Training curves"):
     ax[0].set(xlabel="training round", ylabel="loss", title=title)
     ax[1].plot(steps, history["d_real"], label="mean D(x), real")
     ax[1].plot(steps, history["d_fake"], label="mean D(G(z)), fake")
-    ax[1].axhline(0.5, color="gray", ls=":", lw=1, label="D = 1/2")
+    ax[1].axhline(0.5, color="black", ls="--", lw=1.2, zorder=5, label="D = 1/2")  # over the curves
     ax[1].set(xlabel="training round", ylabel="D output", ylim=(-0.03, 1.03),  # 0 and 1 off the frame
               title="Discriminator outputs")
     for a in ax:
