@@ -56,11 +56,13 @@ N_COVERAGE = 2500  # the view's fixed samples (noise, real points): the coverage
 FIELD_SIZE = (5.4, 5.1, 80)    # the samples panel: inches wide, high, dots per inch (432 x 408 px)
 CURVES_SIZE = (8.6, 5.2, 64)   # the curves (550 x 333 px)
 FIGURE_DPI = 100  # the notebook's figures (``LiveTrainer.figure``, ``panel_figure``): legible at 100%
+COVERAGE_MARGIN = 0.04  # the coverage panel's axes: this share of their span to spare at each end
 # G's arrows: a dark orange that stands out on the green samples and the pale heatmap, a shaft
 # 0.7% of the axes wide (2.5 px in the notebook's figure) and a plain triangular head (quiver's
-# headaxislength = headlength: the shape ``raster.arrow_points`` paints)
+# headaxislength = headlength: the shape ``raster.arrow_points`` paints). Drawn over the real points
+# and under G's samples, which stay visible where the arrows start (a blob, a collapsed speck)
 ARROW_STYLE = dict(color="#c44e00", width=0.007, headwidth=3.0, headlength=4.0, headaxislength=4.0)
-ARROW_LABEL = "G's push $-\\partial L_G / \\partial x$"
+ARROW_LABEL = "G's push: −∂L_G/∂x"  # plain text: a mathtext subscript is ~5 px tall in the legend
 ARROW_REACH = 0.2  # the longest arrows: this share of the view's half-width (2D), of a 2.5th of its width (1D)
 ARROWS_2D, ARROWS_1D = 40, 12  # arrows drawn (of the trainer's ``n_arrows``): more hide the samples, or overlap (1D)
 BOX_1D = (-3.0, 7.0)  # the 1D view's x range at least (the density grid's, ``metrics.grid_lim``)
@@ -226,6 +228,7 @@ class LiveView:
             plots.plot_discriminator_2d(self._d_grid(trainer, GRID_BINS, self.box), self.box, trainer.view_real,
                                         fake, ax=self.ax_data)
             self.heat, self.real, self.fake = self.ax_data.images[0], *self.ax_data.collections[:2]
+            self.fake.set_zorder(3)  # G's samples over the arrows (zorder 2), the arrows over the real points
             arrows_ax = self.ax_data
         else:
             self.x = torch.linspace(*self.box, 200)
@@ -236,7 +239,7 @@ class LiveView:
             if self.split:  # a fixed height: the axes are drawn once
                 self.ax_data.set_ylim(0, 2.0)
         self.quiver = arrows_ax.quiver(at[:, 0], at[:, 1], push[:, 0], push[:, 1], angles="xy", scale_units="xy",
-                                       scale=1, label=ARROW_LABEL, **ARROW_STYLE)
+                                       scale=1, label=ARROW_LABEL, zorder=2, **ARROW_STYLE)
         handles, labels = [], []
         for ax in [self.ax_data] + ([arrows_ax] if arrows_ax is not self.ax_data else []):  # 1D: D's axis too
             h, lab = ax.get_legend_handles_labels()
@@ -284,6 +287,9 @@ class LiveView:
             plots.plot_coverage({"step": [], "modes": [], "high_quality": []}, len(trainer.modes), ax=self.ax_cov,
                                 title="Mode coverage (2,500 samples)")
             self.cov_lines = (self.ax_cov.lines[0], self.curves.axes[-1].lines[0])
+            n = len(trainer.modes)  # a margin of COVERAGE_MARGIN: 0 modes, 0% and the last record show
+            self.ax_cov.set_ylim(-COVERAGE_MARGIN * n, (1 + COVERAGE_MARGIN) * n)
+            self.curves.axes[-1].set_ylim(-100 * COVERAGE_MARGIN, 100 * (1 + COVERAGE_MARGIN))
             plots.legend_above(self.ax_cov, ncol=1)
 
     @staticmethod
@@ -359,6 +365,11 @@ class LiveView:
             self.cov_lines[0].set_data(cov["step"], cov["modes"])
             self.cov_lines[1].set_data(cov["step"], [100 * q for q in cov["high_quality"]])
         self._scale_curves(step, np.concatenate([hist["loss_d"], hist["loss_g"]]), cov)
+        if not self.split:  # the notebook's figure: a series with no finite value (G not trained) has no entry
+            drawn = [line for line in self.ax_loss.lines if np.isfinite(np.asarray(line.get_ydata(), float)).any()]
+            if drawn and len(drawn) < len(self.ax_loss.lines):
+                self.ax_loss.legend(drawn, [line.get_label() for line in drawn])
+                plots.legend_above(self.ax_loss)
 
     def _scale_curves(self, step: int, losses: np.ndarray, cov: dict) -> None:
         """The curves' axes: fitted to the data (the notebook's figure), or grown in steps (the
@@ -367,9 +378,10 @@ class LiveView:
             for ax in (self.ax_loss, self.ax_d):
                 ax.relim()
                 ax.autoscale_view()
-            self.ax_d.set_ylim(0, 1)
+            self.ax_d.set_ylim(-0.03, 1.03)  # as plots.plot_history: a D output of 0 or 1 off the frame
             if self.cov_lines is not None and cov["step"]:
-                self.ax_cov.set_xlim(0, max(1, cov["step"][-1]))
+                last = max(1, cov["step"][-1])
+                self.ax_cov.set_xlim(-COVERAGE_MARGIN * last, (1 + COVERAGE_MARGIN) * last)
             return
         right = x_limit(step)
         for ax in (self.ax_loss, self.ax_d) + ((self.ax_cov,) if self.cov_lines is not None else ()):
@@ -426,12 +438,14 @@ class FieldFrames:
         return self.area.png(box)
 
     def _paint_2d(self, snap: dict) -> np.ndarray:
-        """D(x) (``imshow``'s bilinear heatmap), then the real and generated points, then the arrows."""
+        """D(x) (``imshow``'s bilinear heatmap), then the real points, the arrows and the generated
+        points (the artists' zorder: G's samples stay visible where their arrows start)."""
         area = self.area
         box = self.heatmap.frame(snap["d"])
-        for points, (colour, mark) in zip((snap["real"], snap["fake"]), self.dots):
-            raster.dots(box, *area.pixels(points[:, 0], points[:, 1]), colour, mark)
-        return self._arrows(box, snap["at"], snap["push"])
+        (real_colour, real_mark), (fake_colour, fake_mark) = self.dots
+        raster.dots(box, *area.pixels(snap["real"][:, 0], snap["real"][:, 1]), real_colour, real_mark)
+        self._arrows(box, snap["at"], snap["push"])
+        return raster.dots(box, *area.pixels(snap["fake"][:, 0], snap["fake"][:, 1]), fake_colour, fake_mark)
 
     def _paint_1d(self, snap: dict) -> np.ndarray:
         """The histogram of G's samples (density), then the arrows, then D(x) on the twin axis."""

@@ -134,3 +134,30 @@ def test_panel_figures_are_legible():
             assert t.panel_figure(name).dpi >= 100
     finally:
         t.close()
+
+
+def test_samples_over_arrows_and_readable_legends_and_margins():
+    """G's samples are drawn over the arrows (a blob or a collapsed speck stays visible), the
+    arrow's legend entry is plain text (a mathtext subscript is ~5 px tall), the coverage panel
+    shows its first and last records and 0 off the axes' edges, and a loss never recorded (G not
+    trained: NaN) has no legend entry."""
+    t = LiveTrainer(data="ring", hidden=16, depth=2, batch_size=32, seed=3, g_steps=0)
+    try:
+        t.run(20, metrics_every=5)
+        view = LiveView(t, split=False).update(t)
+        (quiver,) = [c for c in view.ax_data.collections if type(c).__name__ == "Quiver"]
+        assert view.real.get_zorder() < quiver.get_zorder() < view.fake.get_zorder()
+        labels = [text.get_text() for text in view.ax_data.get_legend().get_texts()]
+        assert labels[-1].startswith("G's push") and "$" not in labels[-1]
+        assert [text.get_text() for text in view.ax_loss.get_legend().get_texts()] == ["D loss"]
+        steps = t.coverage["step"]
+        x0, x1 = view.ax_cov.get_xlim()
+        assert x0 < 0 and x1 > steps[-1]
+        twin = view.cov_lines[1].axes
+        assert view.ax_cov.get_ylim()[0] < 0 and twin.get_ylim()[0] < 0 and twin.get_ylim()[1] > 100
+        t.set(g_steps=1)
+        t.run(5)
+        view = LiveView(t, split=False).update(t)
+        assert [text.get_text() for text in view.ax_loss.get_legend().get_texts()] == ["D loss", "G loss"]
+    finally:
+        t.close()
