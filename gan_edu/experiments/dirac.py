@@ -155,7 +155,8 @@ def moving_average(trajectory, decay: float = 0.99) -> np.ndarray:
 
 def plot_phase_portrait(trajectory, gamma: float = 0.0, ax=None, title: str = "Dirac-GAN phase portrait",
                         lim: float | None = None, label: str = "trajectory"):
-    """The vector field v(θ, ψ) (arrows) and a trajectory from ``dirac_gan`` (line, start and end marked)."""
+    """The direction of the vector field v(θ, ψ) (arrows of one length: v itself is ~0 where σ(θψ) is
+    tiny) and a trajectory from ``dirac_gan`` (line, start and end marked)."""
     import matplotlib.pyplot as plt
 
     traj = _trajectory(trajectory)
@@ -167,11 +168,13 @@ def plot_phase_portrait(trajectory, gamma: float = 0.0, ax=None, title: str = "D
     g = np.linspace(-lim, lim, 17)
     T, P = np.meshgrid(g, g)
     dT, dP = vector_field(T, P, gamma)
-    ax.quiver(T, P, dT, dP, color="0.65", angles="xy", width=0.003)
+    size = np.hypot(dT, dP)
+    size[size == 0] = 1.0  # directions only: the field's length shrinks to ~0 where σ(θψ) is tiny
+    ax.quiver(T, P, dT / size, dP / size, color="0.55", angles="xy", width=0.003)
     ax.plot(traj[:, 0], traj[:, 1], "-", lw=1.2, color="C0", label=label)
     ax.plot(*traj[0], "o", color="C2", label="start")
-    ax.plot(*traj[-1], "s", color="C3", label="end")
     ax.plot(0, 0, "*", color="k", ms=12, label="equilibrium (0, 0)")
+    ax.plot(*traj[-1], "s", mfc="none", mec="C3", mew=2, ms=11, zorder=5, label="end")  # hollow: a star under it shows
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="θ (generator: position of the fake point)",
            ylabel="ψ (discriminator: slope of D(x) = ψx)", title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize=8)
