@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .checks import check_count, is_number
 
@@ -294,6 +295,7 @@ def plot_coverage(coverage: dict, n_modes: int, ax=None, title: str = "Mode cove
     ax.plot(steps, coverage["modes"], color="tab:green", marker=".", label="modes recovered")
     ax.set(xlabel="training round", ylabel=f"modes recovered (of {n_modes})", ylim=(-0.3, n_modes + 0.3),
            title=title)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 0.2 of a mode
     ax2 = ax.twinx()
     ax2.plot(steps, [100 * q for q in coverage["high_quality"]], color="tab:purple", ls="--",
              label="high-quality samples (%)")
