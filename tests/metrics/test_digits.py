@@ -5,20 +5,6 @@ import torch
 from gan_edu import metrics
 
 
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory):
-    """Train the classifier (for the FD tests) once for this module, in a temporary cache folder."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GAN_EDU_DATA", str(tmp_path_factory.mktemp("gan_edu_data")))
-    yield
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def split():
-    return metrics.digits_split()
-
-
 def test_nearest_distances_are_zero_for_copies_and_exact_otherwise():
     ref = torch.tensor([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
     x = torch.tensor([[3.0, 4.0], [0.0, 1.0], [9.0, 0.0], [6.0, 8.0]])

@@ -188,20 +188,6 @@ def test_tracker_noise_follows_the_prior_and_bad_arguments_are_refused():
 
 
 # ---------------------------------------------------------------------------- image metrics
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory):
-    """Train the classifier once for this module, in a temporary cache folder."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GAN_EDU_DATA", str(tmp_path_factory.mktemp("gan_edu_data")))
-    yield
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def split():
-    return metrics.digits_split()
-
-
 def cache_files():
     """The classifier's files in its disk cache, the folder $GAN_EDU_DATA (a temporary one here)."""
     return sorted(Path(os.environ["GAN_EDU_DATA"]).glob("*.pt"))
