@@ -144,10 +144,14 @@ def gradient_norm(params) -> torch.Tensor:
     """||∇_w L||, the 2-norm of the gradients of the weights ``params`` together: NaN or infinite
     when any gradient is. One fused pass (``torch._foreach_norm``), the gradients left as they are
     (clipping them with an infinite bound would compute the same norm, then scale each by 1)."""
-    grads = [p.grad for p in params if p.grad is not None]
+    return _norm([p.grad for p in params if p.grad is not None])
+
+
+def _norm(grads: list) -> torch.Tensor:
+    """The 2-norm of the tensors ``grads`` together (0 for none), on the CPU."""
     if not grads:
         return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).cpu()
 
 
 def all_finite(loss: torch.Tensor, grads: list, found: torch.Tensor, one: torch.Tensor) -> bool:
@@ -159,8 +163,7 @@ def all_finite(loss: torch.Tensor, grads: list, found: torch.Tensor, one: torch.
         found.zero_()
         torch._amp_foreach_non_finite_check_and_unscale_(grads, found, one)
         return bool(torch.isfinite(loss.detach()) & (found == 0))
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else loss.new_zeros(())
-    return bool(torch.isfinite(loss.detach() + norm))
+    return bool(torch.isfinite(loss.detach().cpu() + _norm(grads)))
 
 
 class FiniteCheck:
@@ -221,9 +224,10 @@ def changed_before_last(d_steps: int, g_steps: int, update: str) -> tuple:
 
 class RoundUndo:
     """A round applied whole or not at all. ``take(players)`` copies the weights and optimizer
-    state of those players ("D", "G"), and both nets' buffers, before the round (one fused copy, into buffers
-    kept between rounds); ``restore()`` puts them back when a later step of the round is refused
-    by the NaN guard (or fails), so the model, the step count, the history and the EMA agree."""
+    state of those players ("D", "G"), and both nets' buffers, before the round (one fused copy,
+    into buffers kept between rounds); ``restore()`` puts them back when a later step of the round
+    is refused by the NaN guard (or fails), so the model, the step count, the history and the EMA
+    agree."""
 
     def __init__(self, gan):
         self.gan, self.key, self.live, self.saved, self.had_state = gan, None, [], [], []
