@@ -20,6 +20,7 @@ latency, page errors, console errors and warnings, versions) and ``stack_<name>.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,6 +77,48 @@ def wait_for_server(url: str, proc, log: Path, timeout: float = 90) -> None:
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(f"the server did not answer at {url} within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def jupyter_server(stack: str, workdir: Path, tmp_path: Path, **env_extra):
+    """The stack's Jupyter server (JupyterLab, or the classic notebook for colab) on ``workdir``, from
+    the stack's venv, with a kernel of that venv's python, in fast mode, with config and data folders
+    of its own; yields (base URL, token, the server log's path) and stops the server after."""
+    venv, ui_kind = STACKS[stack][:2]
+    python = venv / "bin" / "python"
+    port, token = free_port(), f"gan-edu-{stack}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON", "VIRTUAL_ENV", "GAN_EDU"))}
+    env.update(GAN_EDU_FAST="1", PATH=f"{venv / 'bin'}:{env.get('PATH', '')}",
+               VIRTUAL_ENV=str(venv), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), IPYTHONDIR=str(tmp_path / "ipython"),
+               MPLCONFIGDIR=str(tmp_path / "mpl"), **env_extra)
+    if ui_kind == "lab":
+        cmd = [str(python), "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.token={token}", f"--ServerApp.root_dir={workdir}", "--ServerApp.open_browser=False",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: to scroll to a cell (UI.scroll_to)
+    else:
+        cmd = [str(python), "-m", "notebook", "--no-browser", f"--port={port}", "--NotebookApp.ip=127.0.0.1",
+               f"--NotebookApp.token={token}", f"--NotebookApp.notebook_dir={workdir}",
+               "--NotebookApp.open_browser=False"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        cmd.append("--allow-root")
+    log_path = tmp_path / "server.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_server(f"{base}/api/status?token={token}", server, log_path)
+        yield base, token, log_path
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
 
 
 def versions(python: Path) -> dict:
@@ -135,10 +178,10 @@ class UI:
         self.editor = ".jp-InputArea-editor" if lab else ".input_area"
         self.output = ".jp-OutputArea-output" if lab else ".output_area"
 
-    def url(self, base: str, token: str) -> str:
+    def url(self, base: str, token: str, notebook: str = NOTEBOOK) -> str:
         if self.kind == "lab":
-            return f"{base}/lab/tree/{NOTEBOOK}?token={token}&reset"
-        return f"{base}/notebooks/{NOTEBOOK}?token={token}"
+            return f"{base}/lab/tree/{notebook}?token={token}&reset"
+        return f"{base}/notebooks/{notebook}?token={token}"
 
     def dismiss_dialogs(self) -> None:
         """Lab: the kernel-selection dialog (keep the notebook's kernel) and the news toast.
@@ -280,70 +323,41 @@ def test_live_playground_on_stack(stack, tmp_path):
     workdir = tmp_path / "notebooks"
     workdir.mkdir()
     lr_cell = prepare_notebook(ROOT / "notebooks" / NOTEBOOK, workdir / NOTEBOOK)
-    port, token = free_port(), f"gan-edu-{stack}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON", "VIRTUAL_ENV", "GAN_EDU"))}
-    env.update(GAN_EDU_FAST="1", GAN_EDU_LIVE=live, PATH=f"{venv / 'bin'}:{env.get('PATH', '')}",
-               VIRTUAL_ENV=str(venv), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), IPYTHONDIR=str(tmp_path / "ipython"),
-               MPLCONFIGDIR=str(tmp_path / "mpl"))
-    if ui_kind == "lab":
-        cmd = [str(python), "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.token={token}", f"--ServerApp.root_dir={workdir}", "--ServerApp.open_browser=False",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: to scroll to a cell (UI.scroll_to)
-    else:
-        cmd = [str(python), "-m", "notebook", "--no-browser", f"--port={port}", "--NotebookApp.ip=127.0.0.1",
-               f"--NotebookApp.token={token}", f"--NotebookApp.notebook_dir={workdir}",
-               "--NotebookApp.open_browser=False"]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        cmd.append("--allow-root")
-    log_path = tmp_path / "server.log"
-    log = open(log_path, "w")
-    server = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_server(f"{base}/api/status?token={token}", server, log_path)
+    with jupyter_server(stack, workdir, tmp_path, GAN_EDU_LIVE=live) as (base, token, log_path):
         report["server_start_s"] = round(time.monotonic() - t0, 1)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.on("pageerror", lambda err: report["page_errors"].append(str(err)[:500]))
-
-            def on_console(msg):
-                if msg.type == "error":
-                    report["console_errors"].append(msg.text[:300])
-                elif msg.type == "warning":
-                    report["console_warnings"].append(msg.text[:300])
-            page.on("console", on_console)
-            ui = UI(ui_kind, page)
-            try:
-                drive(page, ui, ui.url(base, token), report, lr_cell)
-            except BaseException as err:
-                report["failure"] = f"{type(err).__name__}: {err}"[:2000]
-                try:
-                    page.screenshot(path=str(ARTIFACTS / f"stack_{stack}_failure.png"))
-                except Exception:
-                    pass
-                raise
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-        report["server_log_tail"] = log_path.read_text()[-1500:].splitlines()
-        report["seconds_total"] = round(time.monotonic() - t0, 1)
-        report["console_warnings_count"] = len(report["console_warnings"])
-        (ARTIFACTS / f"stack_{stack}.json").write_text(json.dumps(report, indent=1))
-        print(f"\n[{stack}] {report.get('fps')} frames/s over {FRAME_SECONDS} s, lr latency "
-              f"{report.get('lr_latency_s')} s, {len(report['page_errors'])} page errors, "
-              f"{len(report['console_errors'])} console errors, {report['console_warnings_count']} warnings, "
-              f"{report['seconds_total']} s")
+            with sync_api.sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                page.on("pageerror", lambda err: report["page_errors"].append(str(err)[:500]))
+
+                def on_console(msg):
+                    if msg.type == "error":
+                        report["console_errors"].append(msg.text[:300])
+                    elif msg.type == "warning":
+                        report["console_warnings"].append(msg.text[:300])
+                page.on("console", on_console)
+                ui = UI(ui_kind, page)
+                try:
+                    drive(page, ui, ui.url(base, token), report, lr_cell)
+                except BaseException as err:
+                    report["failure"] = f"{type(err).__name__}: {err}"[:2000]
+                    try:
+                        page.screenshot(path=str(ARTIFACTS / f"stack_{stack}_failure.png"))
+                    except Exception:
+                        pass
+                    raise
+                finally:
+                    browser.close()
+        finally:
+            report["server_log_tail"] = log_path.read_text()[-1500:].splitlines()
+            report["seconds_total"] = round(time.monotonic() - t0, 1)
+            report["console_warnings_count"] = len(report["console_warnings"])
+            (ARTIFACTS / f"stack_{stack}.json").write_text(json.dumps(report, indent=1))
+            print(f"\n[{stack}] {report.get('fps')} frames/s over {FRAME_SECONDS} s, lr latency "
+                  f"{report.get('lr_latency_s')} s, {len(report['page_errors'])} page errors, "
+                  f"{len(report['console_errors'])} console errors, {report['console_warnings_count']} warnings, "
+                  f"{report['seconds_total']} s")
     assert not report["page_errors"], f"page errors on {stack}: {report['page_errors']}"
     assert report["fps"] >= 1, f"{report['fps']} frames/s on {stack} (at least 1 expected; the target is 4)"
 
@@ -477,3 +491,70 @@ def drive(page, ui: UI, url: str, report: dict, lr_cell: int) -> None:
         pad_img.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"stack_{stack}_pad.png"))
     assert after == before + 1, (before, after)
+
+
+# ---------------------------------------------------------------------------- the check of understanding
+QUIZ_NOTEBOOK = "quiz.ipynb"
+QUIZ_SOURCE = """import gan_edu as ge
+from gan_edu.exercises import quiz
+quiz.questions_of = lambda notebook: [quiz.Question(
+    "Ideally, what does D output for a real x?", 1, "D outputs the probability that its input is real.",
+    choices=("zero", "one"))]
+ge.exercises.understanding("01")"""
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_check_of_understanding_on_stack(stack, tmp_path):
+    # ge.exercises.understanding: click an answer and Check, read the feedback, save the notebook
+    # from the browser, and find the answer recorded in the saved file's outputs
+    venv, ui_kind, _, build = STACKS[stack]
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (/usr/bin/chromium or `chromium` on PATH): .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not ((venv / "bin" / "python").exists() if stack == "lab" else (venv / ".built").exists()):
+        pytest.skip(f"the {stack} stack's venv {venv.relative_to(ROOT)} is not built: {build}")
+    workdir = tmp_path / "notebooks"
+    workdir.mkdir()
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {}, "outputs": [],
+                     "source": QUIZ_SOURCE}],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    saved = workdir / QUIZ_NOTEBOOK
+    saved.write_text(json.dumps(nb))
+    errors = []
+    with jupyter_server(stack, workdir, tmp_path) as (base, token, _), sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.on("pageerror", lambda err: errors.append(str(err)[:500]))
+        ui = UI(ui_kind, page)
+        try:
+            page.goto(ui.url(base, token, QUIZ_NOTEBOOK), timeout=90_000)
+            page.wait_for_selector(ui.cell, timeout=90_000)
+            wait_until(page, lambda: (ui.dismiss_dialogs(), ui.kernel_idle())[1], 120, "the kernel")
+            for attempt in range(3):  # a late kernel dialog can drop the queued cell: then run all again
+                ui.dismiss_dialogs()
+                ui.run_all()
+                try:
+                    wait_until(page, lambda: page.get_by_role("radio", name="one").count(), 60, "the question")
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+            page.get_by_role("button", name="Check", exact=True).click()  # no answer picked yet
+            wait_until(page, lambda: page.get_by_text("Pick one of the answers first.").count(), 20, "the hint")
+            page.get_by_role("radio", name="one").click()
+            page.get_by_role("button", name="Check", exact=True).click()
+            wait_until(page, lambda: page.get_by_text("Right. D outputs").count(), 20, "the feedback")
+            wait_until(page, lambda: "Q1: one (right)" in ui.cell_output(0), 20, "the recorded answer")
+            page.locator(ui.output).first.click()
+            page.keyboard.press("Control+s")
+            wait_until(page, lambda: "Q1: one (right)" in saved.read_text(), 30, "the saved notebook")
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / f"quiz_{stack}_failure.png"))
+            raise
+        finally:
+            browser.close()
+    outputs = json.loads(saved.read_text())["cells"][0]["outputs"]
+    assert any("Q1: one (right)" in "".join(o.get("data", {}).get("text/markdown", "")) for o in outputs), outputs
+    assert not errors, f"page errors on {stack}: {errors}"

@@ -37,7 +37,7 @@ def checker_cells(nb):
 # ---------------------------------------------------------------------------- the stub
 def test_a_solution_region_becomes_the_stub_at_its_indentation():
     src = "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n\nprint(1)"
-    assert student.stub_source(src) == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError\n\nprint(1)"
+    assert student.stub_source(src) == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(1)"
     assert student.stub_source("a\n### BEGIN SOLUTION\nsecret\n### END SOLUTION", markdown=True) == \
         "a\nYOUR ANSWER HERE"
 
@@ -69,6 +69,65 @@ def test_no_solution_text_is_left(path):
                 assert line.strip() not in stubbed, f"{path.stem} cell {i}: {line.strip()!r} left in"
         assert student.BEGIN not in stubbed and "raise NotImplementedError" in stubbed or \
             cell["cell_type"] == "markdown"
+
+
+# lines any cell may hold without giving an answer away (sampling without a graph, in any cell)
+GENERIC = {"withtorch.no_grad():"}
+
+
+def significant_lines(region: str) -> set:
+    """The pieces of a solution region that would give the answer away, without whitespace: each
+    line longer than 12 characters that is not a comment (its trailing comment removed), and the
+    expression it returns or assigns, when that is longer than 12 characters too."""
+    import re
+
+    out = set()
+    for line in region.split("\n"):
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if line.startswith("#"):
+            continue
+        expression = re.sub(r"^(return\s+|[\w\s,.\[\]]+?=(?!=)\s*)", "", line)
+        out |= {re.sub(r"\s+", "", piece) for piece in (line, expression) if len(piece) > 12}
+    return out - GENERIC
+
+
+def cell_texts(cell) -> list:
+    """A cell's source and the text of each of its outputs."""
+    texts = ["".join(cell["source"])]
+    for out in cell.get("outputs", []):
+        texts.append("".join(out.get("text", "")))
+        texts += ["".join(v) if isinstance(v, list) else v for k, v in out.get("data", {}).items()
+                  if k.startswith("text/")]
+    return texts
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_student_edition_holds_no_answer_anywhere(path):
+    # no significant line of any solution region appears in any cell of the student edition: not in
+    # its own stub, not in another code cell, not in markdown, not in an output
+    import re
+
+    nb, ed = load(path), load(EDITION / path.name)  # pieces short enough to be common (x = y + 1) are left out
+    flat = lambda text: re.sub(r"\s+", "", text)
+    haystack = [(i, flat(t)) for i, cell in enumerate(ed["cells"]) for t in cell_texts(cell)]
+    for j, cell in enumerate(nb["cells"]):
+        if not student.is_solution(cell):
+            continue
+        text = "".join(cell["source"])
+        while student.BEGIN in text:
+            region, text = text.split(student.BEGIN, 1)[1].split(student.END, 1)
+            for line in significant_lines(region):
+                found = [i for i, t in haystack if line in t]
+                assert not found, f"{path.stem}: cell {j}'s answer line {line!r} is in student cell(s) {found}"
+
+
+def test_a_leak_is_found():
+    # the test above would see an answer line copied into a markdown cell or an output
+    region = "    x = torch.ones_like(real_logits)\n    return x  # short\n    return F.relu(x) + 1.0\n"
+    assert significant_lines(region) == {"x=torch.ones_like(real_logits)", "torch.ones_like(real_logits)",
+                                         "returnF.relu(x)+1.0", "F.relu(x)+1.0"}
+    cell = {"source": ["text"], "outputs": [{"data": {"text/plain": ["y = torch.ones_like( real_logits)"]}}]}
+    assert any("torch.ones_like(real_logits)" in "".join(t.split()) for t in cell_texts(cell))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -13,7 +13,8 @@ One module per notebook's exercises; every checker is importable from here:
 A checker never raises on a wrong answer: it prints what is wrong, naming the mistake, and
 returns ``False``; on a right answer it prints one line and returns ``True``; on the student
 edition's stub (``raise NotImplementedError``) it says "not done yet" (``common``). It does not
-touch the global random state.
+touch the global random state. ``score(passed)`` is a graded test cell's points for nbgrader
+(``common``); ``understanding("01")`` shows a notebook's ungraded check of understanding (``quiz``).
 """
 from . import bce, common, steps
 from .bce import check_d_loss, check_g_loss
@@ -26,6 +27,8 @@ from .live import check_push_ratio, check_strong_d_settings
 from .game import check_d_star, check_value_function  # notebook 01
 from .dcgan import check_down_block, check_up_block  # notebook 05
 from .fixes import check_pack, check_r1_penalty  # notebook 06
+from .common import score  # a graded test cell's points, for nbgrader
+from .quiz import understanding  # the check of understanding, every notebook
 
 __all__ = ["check_d_loss", "check_g_loss", "check_train_step"]
 __all__ += ["check_strong_d_settings", "check_push_ratio", "check_kl", "check_js"]
@@ -33,3 +36,4 @@ __all__ += ["check_up_block", "check_down_block"]
 __all__ += ["check_value_function", "check_d_star"]  # notebook 01
 __all__ += ["check_mlp_nets", "check_d_step", "check_g_step"]  # notebook 03
 __all__ += ["check_pack", "check_r1_penalty"]  # notebook 06
+__all__ += ["score", "understanding"]

@@ -4,12 +4,18 @@ A checker never raises on a wrong answer: it prints what is wrong and returns ``
 (``fail``); on a right answer it prints one line and returns ``True`` (``ok``). A function still
 holding the student edition's stub (``raise NotImplementedError``) gets "not done yet"
 (``not_done``), so the student edition runs top to bottom.
+
+``score(passed)`` turns a verdict into the number nbgrader's autograde reads from a graded test
+cell's output (its partial credit): the cell's points for a right answer, 0 otherwise. A test cell
+ends with it, so a wrong answer scores 0 without an error that would stop "Run all".
 """
 from __future__ import annotations
 
 import torch
 
-__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "explained", "close"]
+from ..checks import is_number
+
+__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "explained", "close", "score", "Score"]
 
 RTOL, ATOL = 1e-4, 1e-5
 NOT_DONE = "not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
@@ -59,3 +65,28 @@ def not_done(name: str) -> bool:
 def close(a, b) -> bool:
     """``a`` and ``b`` equal within the checkers' tolerance, compared in float64."""
     return bool(torch.allclose(a.double(), b.double(), rtol=RTOL, atol=ATOL))
+
+
+class Score(float):
+    """A graded test cell's points: shown as "score: 1 / 1" in a notebook; its plain text (what
+    nbgrader's autograde reads as the cell's partial credit) is the bare number."""
+
+    def __new__(cls, points: float, out_of: float):
+        self = super().__new__(cls, points)
+        self.out_of = out_of
+        return self
+
+    def __repr__(self) -> str:
+        return f"{float(self):g}"
+
+    def _repr_markdown_(self) -> str:
+        return f"score: {float(self):g} / {self.out_of:g}"
+
+
+def score(passed: bool, points: float = 1) -> Score:
+    """``points`` if ``passed`` is True (a checker's verdict), else 0, as a ``Score``."""
+    if not isinstance(passed, bool):
+        raise TypeError(f"score(passed): passed must be a checker's True or False, not {type(passed).__name__}")
+    if not is_number(points) or points <= 0:
+        raise ValueError(f"score(passed, points): points must be a positive number, not {points!r}")
+    return Score(points if passed else 0, points)
