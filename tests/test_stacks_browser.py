@@ -243,6 +243,14 @@ class UI:
         self.cell_at(index).locator(self.editor).first.click()
         self.page.keyboard.press("Shift+Enter")
 
+    def save(self) -> None:
+        """Save the notebook, as a student does (Ctrl+S in JupyterLab, the save button in the classic UI)."""
+        if self.kind == "lab":
+            self.page.locator(".jp-Notebook").first.click()
+            self.page.keyboard.press("Control+s")
+        else:
+            self.page.locator("#save-notbook button").click()  # sic: the classic notebook's id
+
     def cell_output(self, index: int) -> str:
         out = self.cell_at(index).locator(self.output)
         return "\n".join(out.all_inner_texts()) if out.count() else ""
@@ -547,8 +555,7 @@ def test_check_of_understanding_on_stack(stack, tmp_path):
             page.get_by_role("button", name="Check", exact=True).click()
             wait_until(page, lambda: page.get_by_text("Right. D outputs").count(), 20, "the feedback")
             wait_until(page, lambda: "Q1: one (right)" in ui.cell_output(0), 20, "the recorded answer")
-            page.locator(ui.output).first.click()
-            page.keyboard.press("Control+s")
+            ui.save()
             wait_until(page, lambda: "Q1: one (right)" in saved.read_text(), 30, "the saved notebook")
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / f"quiz_{stack}_failure.png"))

@@ -9,15 +9,29 @@ r"""Notebook 02's exercises: D's and G's losses as binary cross-entropy, from lo
 
 Each runs the student's function on hidden cases, compares it with the right answer, and, when
 it differs, with the classic mistakes, to say which one was made.
+
+- ``check_g_gradients(fn)``: a prediction, committed before the notebook computes it. ``fn()``
+  returns the gradients (saturating, non-saturating) of G's two losses with respect to D's logit
+  on a fake that D confidently rejects, D(G(z)) = ``REJECTED`` (0.01); the checker computes them
+  with autograd on ``gan_edu.losses.generator_loss`` and compares.
+
+``QUESTIONS``: notebook 02's check of understanding (``understanding("02")``, not graded).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .common import close as _close, explained, fail as _fail, ok as _ok
+import math
+import warnings
 
-__all__ = ["check_d_loss", "check_g_loss", "explain_error"]
+import numpy as np
+
+from ..checks import is_number
+from .common import close as _close, explained, fail as _fail, ok as _ok, raised
+from .quiz import Question
+
+__all__ = ["check_d_loss", "check_g_loss", "check_g_gradients", "explain_error", "QUESTIONS"]
 
 
 # --------------------------------------------------------------------------- PyTorch's errors, in a student's words
@@ -288,3 +302,117 @@ def check_g_loss(fn, kind: str = "non_saturating") -> bool:
     hints = dict(G_HINTS, _target=G_TARGETS[kind])
     return _check_loss("check_g_loss", fn, G_CANDIDATES, kind, hints, 1)
 
+
+
+# --------------------------------------------------------------------------- a prediction: G's two gradients
+REJECTED = 0.01     # D(G(z)) on a fake that D confidently rejects
+GRAD_RTOL = 0.02    # a prediction within 2% of each gradient is right (-1 for -0.99 included)
+KIND_ORDER = ("saturating", "non_saturating")
+GRADIENT_MISTAKES = {  # name: (saturating, non-saturating) at D(G(z)) = d
+    "swapped": lambda d: (-(1 - d), -d),
+    "positive": lambda d: (d, 1 - d),
+    "wrt_d": lambda d: (-1 / (1 - d), -1 / d),
+    "values": lambda d: (math.log1p(-d), -math.log(d)),
+}
+GRADIENT_HINTS = {
+    "swapped": ("Swapped: the *saturating* loss log(1 - σ(l)) is the one whose slope is small here. d/dl "
+                "log(1 - σ(l)) = -σ(l) = -D(G(z)); d/dl [-log σ(l)] = -(1 - σ(l))."),
+    "positive": ("Wrong sign: both losses *decrease* as D's logit l on the fake grows (G minimises them by "
+                 "fooling D), so both slopes are negative: -D(G(z)) and -(1 - D(G(z)))."),
+    "wrt_d": ("Those are the slopes with respect to D(G(z)), the probability. The question asks for the "
+              "slope with respect to the logit l, D = σ(l): multiply by σ'(l) = D(1 - D)."),
+    "values": "Those are the losses' *values* at D(G(z)) = 0.01, not their slopes with respect to D's logit.",
+    "equal": ("The same fixed point does not mean the same gradient: the two losses are different functions "
+              "of D's logit l. Differentiate log(1 - σ(l)) and -log σ(l), with σ'(l) = σ(l)(1 - σ(l))."),
+    "saturating": ("Your slope of the saturating loss is off: d/dl log(1 - σ(l)) = -σ'(l) / (1 - σ(l)) "
+                   "= -σ(l) = -D(G(z))."),
+    "non_saturating": ("Your slope of the non-saturating loss is off: d/dl [-log σ(l)] = -σ'(l) / σ(l) "
+                       "= -(1 - σ(l)) = -(1 - D(G(z)))."),
+}
+
+
+def one_number(value):
+    """A one-element tensor or array as its Python number (a student's prediction); anything else as it is."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, (np.ndarray, np.generic)) \
+            and value.size == 1:
+        return value.item()
+    return value
+
+
+def _predicted_pair(name: str, fn):
+    """Call the prediction ``fn()``: returns ((saturating, non-saturating) floats, None) or (None, a hint)."""
+    if not callable(fn):
+        return None, f"pass your function itself (e.g. {name}(predict_gradients)), got {type(fn).__name__}."
+    try:
+        with warnings.catch_warnings(record=True):  # nothing on stderr (nbgrader scores such a cell 0)
+            out = fn()
+    except Exception as err:  # a student's bug or the stub: report it, never raise
+        return None, raised(err)
+    if isinstance(out, dict):
+        out = tuple(out.get(kind) for kind in KIND_ORDER)
+    elif isinstance(out, (torch.Tensor, np.ndarray)):
+        out = tuple(out.reshape(-1).tolist())
+    pair = tuple(map(one_number, out)) if isinstance(out, (tuple, list)) else ()
+    if len(pair) != 2 or not all(is_number(v) for v in pair):
+        return None, ("return two numbers, the slope of the saturating loss then that of the non-saturating one: "
+                      f"return (-0.5, -0.5), say. Got {out!r}.")
+    return tuple(float(v) for v in pair), None
+
+
+def _near(a: float, b: float) -> bool:
+    return math.isfinite(a) and abs(a - b) <= GRAD_RTOL * abs(b)
+
+
+def _autograd_slopes(d: float) -> tuple:
+    """d loss / d logit of G's two losses (gan_edu.losses.generator_loss) on one fake with D(G(z)) = d."""
+    from ..losses import generator_loss
+    logit = torch.logit(torch.tensor([d], dtype=torch.float64)).requires_grad_()
+    return tuple(torch.autograd.grad(generator_loss(logit, kind), logit)[0].item() for kind in KIND_ORDER)
+
+
+def _gradient_problem(guess: tuple, want: tuple, d: float) -> str | None:
+    """None if ``guess`` is ``want`` (within GRAD_RTOL), else the hint naming the mistake."""
+    right = [_near(g, w) for g, w in zip(guess, want)]
+    if all(right):
+        return None
+    for mistake, formula in GRADIENT_MISTAKES.items():
+        if all(_near(g, w) for g, w in zip(guess, formula(d))):
+            return GRADIENT_HINTS[mistake]
+    if guess[0] == guess[1]:
+        return GRADIENT_HINTS["equal"]
+    return GRADIENT_HINTS[KIND_ORDER[right.index(False)]]
+
+
+def check_g_gradients(fn) -> bool:
+    """Check the prediction ``fn() -> (saturating, non_saturating)``: the slopes of G's two losses with
+    respect to D's logit on a fake with D(G(z)) = 0.01, i.e. (-0.01, -0.99), within 2%; the checker
+    computes them with autograd. Names the mistake: swapped, wrong sign, slopes with respect to the
+    probability, the losses' values, equal slopes, one of the two wrong, not two numbers."""
+    name = "check_g_gradients"
+    guess, problem = _predicted_pair(name, fn)
+    if problem:
+        return _fail(name, problem)
+    want = _autograd_slopes(REJECTED)
+    shown = (f"Autograd on generator_loss at D(G(z)) = {REJECTED}: saturating {want[0]:+.4f}, "
+             f"non-saturating {want[1]:+.4f}.")
+    problem = _gradient_problem(guess, want, REJECTED)
+    if problem:
+        return _fail(name, f"{problem} {shown}")
+    return _ok(name, f"{shown} Where D rejects the fakes, the saturating loss gives G a "
+                     f"{want[1] / want[0]:.0f} times weaker push.")
+
+
+# --------------------------------------------------------------------------- check of understanding
+QUESTIONS = [
+    Question("At the end of the game p_g = p_data and D = 1/2 on every sample. What is D's loss, "
+             "discriminator_loss (this course's sum of the two BCEs)?", answer=math.log(4), tolerance=0.01,
+             why=("D's loss is -V = BCE(1/2, 1) + BCE(1/2, 0) = log 2 + log 2 = log 4 ≈ 1.386. (The halved "
+                  "convention of d2l would give log 2 ≈ 0.693.)")),
+    Question("You halve D's loss (the d2l convention) and train D with Adam at the same learning rate. "
+             "D's updates:", answer=0,
+             choices=("stay the same (up to Adam's tiny ε)", "are half as large", "are twice as large",
+                      "go towards a different optimum"),
+             why=("Halving the loss halves every gradient, but Adam divides each gradient by a running estimate "
+                  "of its own size, so the factor cancels. With plain SGD the steps would halve; the minimiser "
+                  "is the same either way.")),
+]

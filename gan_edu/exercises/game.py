@@ -8,16 +8,30 @@ r"""Notebook 01's exercises: the game's value function and its optimal discrimin
 
 Each runs the student's function on hidden cases, compares it with the right answer and, when
 it differs, with the classic mistakes, to say which one was made.
+
+Two predictions, committed before the notebook's cell computes the answer (each ``fn()`` takes no
+argument and returns a number); the checker computes it the notebook's way and compares:
+
+- ``check_crossings(fn)``: at how many points x does D* cross 1/2 for p_data = N(4, 0.5²) and
+  p_g = N(2.5, 1)? (2: p_g is wider, so its tails win on both sides.)
+- ``check_far_criterion(fn)``: C(G) = max_D V(D, G) for p_g = N(10, 0.5²), far from p_data? (0.)
+
+``QUESTIONS``: notebook 01's check of understanding (``understanding("01")``, not graded).
 """
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 import torch
 
-from .bce import explain_error
-from .common import close as _close, fail as _fail, ok as _ok
+from ..checks import is_number
+from .bce import explain_error, one_number
+from .common import close as _close, fail as _fail, ok as _ok, raised
+from .quiz import Question
 
-__all__ = ["check_value_function", "check_d_star"]
+__all__ = ["check_value_function", "check_d_star", "check_crossings", "check_far_criterion", "QUESTIONS"]
 
 
 # --------------------------------------------------------------------------- V(D, G)
@@ -273,3 +287,128 @@ def check_d_star(fn) -> bool:
             return _fail(name, problem)
     return _ok(name, f"{len(cases)} hidden pairs of densities pass (Gaussians, two modes, a density that is 0 "
                      "on part of the grid, p_g = p_data).")
+
+
+# --------------------------------------------------------------------------- predictions
+DATA = (4.0, 0.5)         # p_data = N(4, 0.5²), notebook 01's data
+CROSSING_P_G = (2.5, 1.0)  # p_g of section 3's figure
+FAR_P_G = (10.0, 0.5)      # p_g far from the data (section 5's table)
+GRID = np.linspace(-12.0, 20.0, 3201)  # the notebook's grid
+
+
+def _predicted_number(name: str, fn):
+    """Call the prediction ``fn()``: returns (a float, None) or (None, a hint). Never raises."""
+    if not callable(fn):
+        return None, f"pass your function itself (e.g. {name}(prediction)), got {type(fn).__name__}."
+    try:
+        with warnings.catch_warnings(record=True):  # nothing on stderr (nbgrader scores such a cell 0)
+            out = fn()
+    except Exception as err:  # a student's bug or the stub: report it, never raise
+        return None, raised(err)
+    out = one_number(out)
+    if not is_number(out):
+        return None, f"return your prediction as one number (e.g. return 1), got {type(out).__name__} {out!r}."
+    return float(out), None
+
+
+def _density(mean_std) -> np.ndarray:
+    mean, std = mean_std
+    return np.exp(-0.5 * ((GRID - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+def _crossing_points() -> np.ndarray:
+    """Where D* = p_data / (p_data + p_g) crosses 1/2 on the grid (the notebook's computation)."""
+    d_star = _d_star_candidates()["correct"](_density(DATA), _density(CROSSING_P_G))
+    k = np.nonzero(np.diff(np.sign(d_star - 0.5)))[0]
+    return (GRID[k] + GRID[k + 1]) / 2
+
+
+CROSSING_HINTS = {
+    0: ("D* = 1/2 wherever p_data = p_g, and two densities that both integrate to 1 must be equal somewhere "
+        "(neither can be larger everywhere)."),
+    1: ("One crossing is what two Gaussians of the *same* width give: fakes on one side, data on the other. "
+        "p_g = N(2.5, 1) is twice as wide as the data: its log-density is a flatter parabola, so far out on "
+        "*both* sides p_g is the larger density and D* says fake."),
+    "many": ("The difference log p_data - log p_g is a quadratic in x (a log-density of a Gaussian is a parabola): it has at "
+             "most two zeros, so D* crosses 1/2 at most twice."),
+    "inf": "D* = 1/2 everywhere (infinitely many points) only when p_g = p_data.",
+}
+
+
+def check_crossings(fn) -> bool:
+    """Check the prediction ``fn() -> count``: at how many points does D* cross 1/2 for p_data = N(4, 0.5²)
+    and p_g = N(2.5, 1)? Counted on the notebook's grid (2). Names the mistake: 1 (D* taken to be
+    monotone), 0, more than 2, infinitely many, not a count."""
+    name = "check_crossings"
+    guess, problem = _predicted_number(name, fn)
+    if problem:
+        return _fail(name, problem)
+    points = _crossing_points()
+    where = " and ".join(f"x = {x:.2f}" for x in points)
+    if guess == len(points):
+        return _ok(name, f"D* crosses 1/2 twice, at {where}: p_g's wider tails win on both sides.")
+    if math.isinf(guess):
+        return _fail(name, CROSSING_HINTS["inf"])
+    if guess != int(guess) or guess < 0:
+        return _fail(name, f"a number of points is a whole number of 0 or more, got {guess:g}.")
+    hint = CROSSING_HINTS.get(int(guess), CROSSING_HINTS["many"])
+    return _fail(name, f"{hint} The grid shows {len(points)} crossings, at {where}.")
+
+
+def _far_criterion() -> float:
+    """C(G) = V(D*, G) for p_g = N(10, 0.5²), on the grid (as losses.virtual_training_criterion)."""
+    from ..losses import virtual_training_criterion
+    return virtual_training_criterion(_density(DATA), _density(FAR_P_G), GRID[1] - GRID[0])
+
+
+FAR_TOLERANCE = 0.01
+FAR_HINTS = (  # (a wrong prediction, what it means)
+    (-math.log(4), "-log 4 is C at p_g = p_data, where D* can only guess 1/2. Far from the data D* is sure "
+                   "everywhere: 1 on the data, 0 on the fakes."),
+    (math.log(2), "That is the JSD of two densities that do not overlap, log 2. C(G) = -log 4 + 2 JSD."),
+    (2 * math.log(2), "2 log 2 = 2 JSD: you left out the -log 4. C(G) = -log 4 + 2 JSD."),
+    (-math.log(2), "-log 2 would need JSD = log 2 / 2. Densities that do not overlap have the largest JSD, "
+                   "log 2, so C(G) = -log 4 + 2 log 2."),
+)
+
+
+def check_far_criterion(fn) -> bool:
+    """Check the prediction ``fn() -> C``: C(G) = max_D V(D, G) for p_g = N(10, 0.5²), far from
+    p_data = N(4, 0.5²) (0, within 0.01). Names the mistake: -log 4, log 2 (the JSD), 2 log 2,
+    -log 2, -infinity (log 0), a positive C, anything below -log 4."""
+    name = "check_far_criterion"
+    guess, problem = _predicted_number(name, fn)
+    if problem:
+        return _fail(name, problem)
+    c = _far_criterion()
+    shown = f"On the grid C(G) = {round(c, 4) + 0.0:.4f}."
+    if abs(guess - c) <= FAR_TOLERANCE:
+        return _ok(name, f"{shown} D* is 1 on the data and 0 on the fakes, so both terms are log 1 = 0: "
+                         "JSD = log 2 and C = -log 4 + 2 log 2 = 0, the largest C can be.")
+    for value, hint in FAR_HINTS:
+        if abs(guess - value) <= FAR_TOLERANCE:
+            return _fail(name, f"{hint} {shown}")
+    if math.isnan(guess) or guess == -math.inf:
+        return _fail(name, "no log 0 here: D* is 1 where the data is and 0 where the fakes are, so each term is "
+                           f"log 1 = 0. {shown}")
+    if guess > 0:
+        return _fail(name, f"V(D, G) averages logs of probabilities: it is never above 0. {shown}")
+    if guess < -math.log(4):
+        return _fail(name, f"C(G) is never below -log 4 ≈ -1.386 (JSD ≥ 0), and the farther p_g from the data, "
+                           f"the larger the JSD. {shown}")
+    return _fail(name, "C(G) = -log 4 + 2 JSD, and the JSD of densities that do not overlap is its largest value, "
+                       f"log 2. {shown}")
+
+
+# --------------------------------------------------------------------------- check of understanding
+QUESTIONS = [
+    Question("At some x, D*(x) = 0.8. How many times larger is p_data(x) than p_g(x) there?",
+             answer=4.0, tolerance=0.01,
+             why=("D* = p_data / (p_data + p_g), so p_data / p_g = D* / (1 - D*) = 0.8 / 0.2 = 4.")),
+    Question("p_g = p_data, and a discriminator answers D(x) = 0.9 on every x. Compared with -log 4, its "
+             "V(D, G) is:", answer=2,
+             choices=("larger: it is more confident than 1/2", "equal: V does not depend on D when p_g = p_data",
+                      "smaller"),
+             why=("When p_g = p_data the best D is D* = 1/2 and V(D*, G) = -log 4 ≈ -1.386; every other D scores "
+                  "less. Here V = log 0.9 + log(1 - 0.9) ≈ -2.41: the confident answers on the fakes cost a lot.")),
+]

@@ -356,3 +356,58 @@ def test_the_stub_is_not_done_yet_not_a_crash(check, capsys):
     assert check(stub) is False
     out = capsys.readouterr().out
     assert "not done yet" in out and "NotImplementedError" in out  # names what to replace
+
+
+# ---------------------------------------------------------------------------- a prediction: G's two gradients
+from gan_edu.exercises.bce import QUESTIONS, check_g_gradients  # noqa: E402
+
+
+@pytest.mark.parametrize("answer", [(-0.01, -0.99), [-0.01, -1.0], np.array([-0.01, -0.99]),
+                                    torch.tensor([-0.01, -0.99]), {"saturating": -0.01, "non_saturating": -0.99},
+                                    (np.float64(-0.01), torch.tensor(-0.99))])
+def test_check_g_gradients_accepts_the_slopes(answer, capsys):
+    assert check_g_gradients(lambda: answer) is True
+    out = capsys.readouterr().out
+    assert "check_g_gradients: correct." in out and "99 times weaker" in out, out
+
+
+WRONG_GRADIENTS = {
+    "swapped": ((-0.99, -0.01), "Swapped"),
+    "positive": ((0.01, 0.99), "Wrong sign"),
+    "with respect to the probability": ((-1 / 0.99, -100.0), "with respect to D(G(z)), the probability"),
+    "the losses' values": ((np.log(0.99), -np.log(0.01)), "losses' *values*"),
+    "equal slopes": ((-0.5, -0.5), "same fixed point does not mean the same gradient"),
+    "saturating slope wrong": ((0.01, -0.99), "slope of the saturating loss is off"),
+    "non-saturating slope wrong": ((-0.01, -0.5), "slope of the non-saturating loss is off"),
+    "one number": (-0.01, "return two numbers"),
+    "three numbers": ((-0.01, -0.99, 0), "return two numbers"),
+    "strings": (("small", "large"), "return two numbers"),
+    "dict missing a kind": ({"saturating": -0.01}, "return two numbers"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_GRADIENTS))
+def test_check_g_gradients_names_the_mistake(mistake, capsys):
+    answer, hint = WRONG_GRADIENTS[mistake]
+    assert check_g_gradients(lambda: answer) is False
+    out = capsys.readouterr().out
+    assert "check_g_gradients: not yet." in out and hint.lower() in out.lower(), out
+
+
+def test_check_g_gradients_shows_autograds_slopes_when_wrong(capsys):
+    check_g_gradients(lambda: (-0.99, -0.01))
+    assert "saturating -0.0100, non-saturating -0.9900" in capsys.readouterr().out
+
+
+def test_check_g_gradients_stub_and_errors(capsys):
+    assert check_g_gradients(stub) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert check_g_gradients((-0.01, -0.99)) is False
+    assert "Pass your function itself" in capsys.readouterr().out
+    assert check_g_gradients(lambda: 1 / 0) is False
+    out = capsys.readouterr()
+    assert "raised ZeroDivisionError" in out.out and out.err == ""
+
+
+def test_notebook_02_asks_one_or_two_questions():
+    assert 1 <= len(QUESTIONS) <= 2

@@ -145,3 +145,96 @@ def test_checkers_leave_the_global_rng_alone():
 def test_exported_from_gan_edu_exercises():
     assert {"check_value_function", "check_d_star"} <= set(exercises.__all__)
     assert exercises.check_d_star is check_d_star
+
+
+# ----------------------------------------------------------------------------- predictions
+from gan_edu.exercises.game import QUESTIONS, check_crossings, check_far_criterion  # noqa: E402
+
+
+@pytest.mark.parametrize("answer", [2, 2.0, np.int64(2), torch.tensor(2), np.array([2.0])])
+def test_check_crossings_accepts_two_in_any_numeric_form(answer, capsys):
+    assert check_crossings(lambda: answer) is True
+    out = capsys.readouterr().out
+    assert "check_crossings: correct." in out and "x = 3.30 and x = 5.71" in out, out
+
+
+WRONG_CROSSINGS = {
+    "monotone D*: one crossing": (1, "same* width"),
+    "no crossing": (0, "must be equal somewhere"),
+    "three": (3, "at most two zeros"),
+    "four": (4, "at most two zeros"),
+    "everywhere": (math.inf, "only when p_g = p_data"),
+    "not a whole number": (1.5, "whole number"),
+    "negative": (-2, "whole number"),
+    "a bool": (True, "one number"),
+    "a string": ("two", "one number"),
+    "None": (None, "one number"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_CROSSINGS))
+def test_check_crossings_names_the_mistake(mistake, capsys):
+    answer, hint = WRONG_CROSSINGS[mistake]
+    assert check_crossings(lambda: answer) is False
+    out = capsys.readouterr().out
+    assert "check_crossings: not yet." in out and hint in out, out
+
+
+@pytest.mark.parametrize("answer", [0, 0.0, -0.0, -0.004, 0.009, torch.tensor(0.0)])
+def test_check_far_criterion_accepts_zero(answer, capsys):
+    assert check_far_criterion(lambda: answer) is True
+    out = capsys.readouterr().out
+    assert "check_far_criterion: correct." in out and "C(G) = 0.0000" in out, out
+
+
+WRONG_FAR = {
+    "-log 4 (p_g = p_data)": (-math.log(4), "C at p_g = p_data"),
+    "the JSD": (math.log(2), "That is the JSD"),
+    "2 JSD": (2 * math.log(2), "left out the -log 4"),
+    "-log 2": (-math.log(2), "would need JSD = log 2 / 2"),
+    "log 0": (-math.inf, "No log 0 here"),
+    "nan": (math.nan, "No log 0 here"),
+    "positive": (0.5, "never above 0"),
+    "below -log 4": (-3.0, "never below -log 4"),
+    "in between": (-0.3, "its largest value"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_FAR))
+def test_check_far_criterion_names_the_mistake(mistake, capsys):
+    answer, hint = WRONG_FAR[mistake]
+    assert check_far_criterion(lambda: answer) is False
+    out = capsys.readouterr().out
+    assert "check_far_criterion: not yet." in out and hint in out and "On the grid C(G) = 0.0000." in out, out
+
+
+def test_check_far_criterion_wants_one_number(capsys):
+    assert check_far_criterion(lambda: (0, 0)) is False
+    assert "one number" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [check_crossings, check_far_criterion])
+def test_a_prediction_stub_is_not_done_yet(check, capsys):
+    assert check(stub) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert check("2") is False
+    assert "Pass your function itself" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [check_crossings, check_far_criterion])
+def test_a_prediction_that_raises_or_warns_is_reported_on_stdout_only(check, capsys):
+    import warnings
+
+    def warns():
+        warnings.warn("careful")
+        return 2
+
+    check(lambda: 1 / 0)
+    out = capsys.readouterr()
+    assert "raised ZeroDivisionError" in out.out and out.err == ""
+    check(warns)
+    assert capsys.readouterr().err == ""
+
+
+def test_notebook_01_asks_one_or_two_questions():
+    assert 1 <= len(QUESTIONS) <= 2
