@@ -8,6 +8,8 @@
 - in the solution edition every checker cell passes: its committed output says "correct" (and
   nbval re-checks that output, the cell being marked NBVAL_CHECK_OUTPUT).
 """
+from __future__ import annotations
+
 import importlib.util
 import json
 import os
@@ -141,6 +143,16 @@ def test_every_solution_passes_its_checker_in_the_solution_edition(path):
                        for o in cell["outputs"] if o.get("output_type") == "stream")
         assert "exercises" in "".join(cell["source"]) and ": correct." in text, f"{path.stem} cell {check}"
         assert "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT")
+        points = cell["metadata"]["nbgrader"]["points"]
+        assert score_of(cell) == points, f"{path.stem} cell {check}: scored {score_of(cell)} of {points}"
+
+
+def score_of(cell) -> float | None:
+    """The points a test cell's output gives, as nbgrader's autograde reads them (its plain text)."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "execute_result":
+            return float("".join(out["data"]["text/plain"]))
+    return None
 
 
 # ---------------------------------------------------------------------------- the edition runs
@@ -190,3 +202,4 @@ def test_the_student_edition_runs_and_says_not_done_yet(path, tmp_path):
     for _, check in pairs:
         out = "".join(o.get("text", "") for o in nb.cells[check].outputs if o.get("output_type") == "stream")
         assert "not done yet" in out, f"{path.stem} cell {check}: {out!r}"
+        assert score_of(nb.cells[check]) == 0, f"{path.stem} cell {check}: the stub scored {score_of(nb.cells[check])}"
