@@ -12,7 +12,10 @@ r"""Notebook 03's exercises: the two steps of Algorithm 1, written by the studen
 
 The step checkers run the student's step on small nets whose ``.grad`` hold leftovers of a
 "previous step", with SGD (so the size of a gradient shows in the weights), then replay the right
-step and the classic mistakes from the same start and say which one the weights match.
+step and the classic mistakes from the same start and say which one the weights match. The
+checkers that train whole GANs with the student's code are in ``loop``.
+
+``QUESTIONS``: notebook 03's check of understanding (``understanding("03")``, not graded).
 """
 from __future__ import annotations
 
@@ -24,8 +27,9 @@ import torch.nn.functional as F
 
 from ..nets import MLPDiscriminator, MLPGenerator
 from .common import explained, fail as _fail, ok as _ok
+from .quiz import Question
 
-__all__ = ["check_d_step", "check_g_step", "check_train_step"]
+__all__ = ["check_d_step", "check_g_step", "check_train_step", "QUESTIONS"]
 
 
 def _sp(x):
@@ -580,3 +584,23 @@ def check_train_step(fn) -> bool:
         return _fail(name, problem)
     note = HALF_NOTE if scale == 0.5 else ""
     return _ok(name, f"D then G updated exactly as in Algorithm 1, and G got no gradient from D's step.{note}")
+
+
+# --------------------------------------------------------------------------- check of understanding
+QUESTIONS = [
+    Question("A D step makes its fakes without torch.no_grad() or detach(), so D's loss also fills G's .grad. "
+             "The G step that follows zeroes G's gradients before its own backward pass. Compared with training "
+             "with the right D step, the trained G is:", answer=0,
+             choices=("the same: the slip only costs a wasted backward pass through G",
+                      "worse: D's gradient, which pushes G's samples to look fake, is added to G's update",
+                      "unchanged from its start: G gets no gradient of its own any more"),
+             why=("D's update is the same either way, and G's gradients from D's loss are wiped by the G step's "
+                  "zero_grad() before G's own backward pass, so G's update is the same too. What is lost is the "
+                  "time of the extra backward pass through G; without that zero_grad() they would be added.")),
+    Question("A D step gives real data the label 0 and fakes the label 1 (the labels swapped throughout). Which "
+             "label must the G step give its fakes so that G still learns the data?", answer=0,
+             choices=("0", "1", "either: G's label does not matter"),
+             why=("G's step gives its fakes the label D gives real data: G wants D to take its samples for real. "
+                  "With real = 0, G minimises BCE(D(G(z)), 0). The label 1 would be D's fake label, the popular "
+                  "text's bug: G would run away from the data.")),
+]
