@@ -4,13 +4,15 @@ Gaussian, N(4, 0.5²), and judges the trained G: its samples' mean and spread ag
 
 - ``check_train(fn)``: ``fn(G, D, data, rounds)`` must train G and D for ``rounds`` rounds of
   Algorithm 1 with the student's own ``d_step`` and ``g_step`` (``data(n)`` draws n real samples,
-  G takes noise of width ``G.noise_dim``). The checker gives it fresh nets and ``ROUNDS`` rounds.
+  G takes noise of width ``G.noise_dim``). The checker gives it fresh nets and ``ROUNDS`` rounds,
+  counts the calls of the student's steps (found by name where ``fn`` was defined) and refuses a
+  loop that runs the package's steps (``GAN.fit``, ``alternating_round``) instead.
 - ``check_diagnosis(fn)``: ``fn()`` returns the letter of the sentence that describes what a
   popular text's round (Step 2 trains G "by fake image with label_fake") did in the notebook's run.
 - ``check_fix(fn)``: ``fn(G, D, opt_d, opt_g, real, noise) -> (loss_d, loss_g)``, the popular round
   with its bug fixed. One round on a hidden case, replayed exactly against the classic wrong fixes
   (the fake label kept, the gradient blocked, D's optimizer stepped, the labels swapped, the sign
-  flipped), then ``ROUNDS`` rounds of training from a hidden start confirm it.
+  flipped, the package's round), then ``ROUNDS`` rounds of training from a hidden start confirm it.
 
 The training is the same in fast mode (``ge.fast_mode()``): ``ROUNDS`` rounds of nets this small
 take a few seconds on a CPU, and the verdicts, which nbval compares, stay the same. Private
@@ -30,7 +32,8 @@ from ..nets import MLPDiscriminator, MLPGenerator
 from .common import fail as _fail, ok as _ok
 from .steps import (  # the step checkers' hidden cases, replays and hints, shared by notebook 03's exercises
     CASES, _d_case_problem, _early_backward_problem, _explain, _g_case_problem, _g_unchanged_problem,
-    _instrumented_setup, _params, _replay, _run_step, _same, _step_count_problem)
+    _instrumented_setup, _is_package_step, _package_steps, _params, _replay, _run_step, _same,
+    _step_count_problem)
 
 __all__ = ["check_train", "check_diagnosis", "check_fix", "ROUNDS"]
 
@@ -155,6 +158,66 @@ def _step_problem(fn):
     return None
 
 
+OWN_STEPS = {"d_step": 2, "g_step": 3}   # the student's steps the loop must call, by name: their exercise
+
+
+def _own_steps(fn) -> dict:
+    """The student's steps ``fn`` calls by name, from its closure or else its module's globals (the
+    notebook's namespace): {name: (the function, a setter that rebinds the name)}."""
+    code, found = getattr(fn, "__code__", None), {}
+    if code is None:
+        return found
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    for name in OWN_STEPS:
+        if name in cells:
+            try:
+                found[name] = (cells[name].cell_contents, lambda v, cell=cells[name]: setattr(cell, "cell_contents", v))
+            except ValueError:  # a closure variable not yet assigned
+                pass
+        elif callable(fn.__globals__.get(name)):
+            found[name] = (fn.__globals__[name], lambda v, name=name: fn.__globals__.__setitem__(name, v))
+    return found
+
+
+@contextlib.contextmanager
+def _counting(found: dict):
+    """While the block runs, the names in ``found`` are bound to wrappers that count their calls (the
+    dict yielded); the student's functions come back after."""
+    counts = dict.fromkeys(found, 0)
+
+    def counted(name, step):
+        def count(*args, **kwargs):
+            counts[name] += 1
+            return step(*args, **kwargs)
+        return count
+
+    for name, (step, put) in found.items():
+        put(counted(name, step))
+    try:
+        yield counts
+    finally:
+        for step, put in found.values():
+            put(step)
+
+
+def _own_steps_problem(found: dict, counts: dict, package: list):
+    """Whether the loop ran the student's own steps, every round, and not the package's; a hint or None."""
+    if package:
+        return (f"your loop ran the package's steps (gan_edu.algorithm.{' and '.join(sorted(set(package)))}, which "
+                f"GAN.fit and alternating_round call): write the rounds yourself, with your d_step and g_step.")
+    for name, exercise in OWN_STEPS.items():
+        if name not in found:
+            return (f"the checker runs your loop with your {name} of exercise {exercise}, but found no function "
+                    f"named {name} where train is defined: keep the names d_step and g_step.")
+        if _is_package_step(found[name][0], name):
+            return (f"the {name} your loop calls is gan_edu.algorithm.{name}, the package's: write it yourself "
+                    f"(exercise {exercise}) and call yours.")
+    if min(counts.values()) < ROUNDS:
+        return (f"in {ROUNDS} rounds your loop called your d_step {counts['d_step']} times and your g_step "
+                f"{counts['g_step']} times: every round calls both, Step 1 then Step 2.")
+    return None
+
+
 def _loop_problem(data, G, D, G0, D0):
     """What the loop's traces say: real batches drawn, both players trained; a hint or None."""
     if not data.calls:
@@ -188,9 +251,11 @@ def check_train(fn) -> bool:
     """Check ``fn(G, D, data, rounds)``: trains G and D for ``rounds`` rounds with the student's steps.
 
     The checker passes notebook 03's nets at a hidden seed, ``data`` (N(4, 0.5²)) and ``ROUNDS``,
-    then judges G's samples (``TARGET``). Names what went wrong: the stub, an error, no or too few
-    real batches, a player never trained, a step that is not right (the student's ``d_step`` or
-    ``g_step``, when the loop calls them by name), G running away from the data (the fake label),
+    counting the calls of the student's ``d_step`` and ``g_step`` (``_own_steps``), then judges
+    G's samples (``TARGET``). Names what went wrong: the stub, an error, no ``d_step`` or
+    ``g_step`` to call, the package's steps instead of the student's (``GAN.fit``,
+    ``alternating_round``), no or too few real batches, a player never trained, fewer calls of a
+    step than rounds, a step that is not right, G running away from the data (the fake label),
     D's labels swapped, a collapsed G, a G not yet on the data (learning rates). Returns ``True``
     or ``False``, printing one verdict.
     """
@@ -199,10 +264,12 @@ def check_train(fn) -> bool:
         return _fail(name, f"pass your function itself (e.g. {name}(train)), got {type(fn).__name__}.")
     G, D = _nets(seed=31)
     data, G0, D0, start = _Data(seed=32), _params(G), _params(D), _outcome(G, D, seed=33)
-    _, err = _quietly(fn, G, D, data, ROUNDS)
+    found = _own_steps(fn)
+    with _counting(found) as counts, _package_steps() as package:
+        _, err = _quietly(fn, G, D, data, ROUNDS)
     if err is not None:
         return _fail(name, _explain(err, "round"))
-    problem = _loop_problem(data, G, D, G0, D0)
+    problem = _loop_problem(data, G, D, G0, D0) or _own_steps_problem(found, counts, package)
     if problem:
         return _fail(name, problem)
     out = _outcome(G, D, seed=33)
@@ -240,8 +307,8 @@ def _letter(out):
 
 def check_diagnosis(fn) -> bool:
     """Check ``fn() -> letter``: which sentence (``CHOICES``, A to E) describes what the popular
-    round did in notebook 03's run. B: G moved away from the data while D(G(z)) fell to 0. A wrong
-    letter gets what the run showed instead. Returns ``True`` or ``False``, printing one verdict."""
+    round did in notebook 03's run. A wrong letter gets what the run showed instead. Returns
+    ``True`` or ``False``, printing one verdict."""
     name = "check_diagnosis"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(diagnosis)), got {type(fn).__name__}.")
@@ -280,6 +347,9 @@ SWAPPED_NOTE = (" Your labels are swapped throughout (D: real 0, fake 1; G's fak
                 "data): the same game with the names of the labels exchanged. The course uses real 1, fake 0.")
 D_OPT_IN_STEP_2 = ("D's optimizer stepped in Step 2: opt_d.step() where G's update needs opt_g.step(). G never "
                    "learns, and D takes a second step on G's loss. In Step 2 only G's optimizer steps.")
+PACKAGE_ROUND = ("your round ran the package's round or its G step (gan_edu.algorithm.g_step, which "
+                 "alternating_round and ge.experiments.failures.algorithm_round call): write the fix yourself, "
+                 "in popular_round's code.")
 BLOCKED = ("no gradient reached G in Step 2: its fakes were detached (.detach()) or made under torch.no_grad(). "
            "That belongs to Step 1 only; in Step 2, G's loss must flow back through D into G.")
 
@@ -338,14 +408,17 @@ def check_fix(fn) -> bool:
     sign flipped (the saturating loss), gradients not zeroed. Then ``ROUNDS`` rounds of training
     from a hidden start (Adam, notebook 03's learning rates) must put G on the data (``TARGET``).
     Labels swapped throughout, G's fakes given D's real label, are the same game: accepted with a
-    note. Returns ``True`` or ``False``, printing one verdict.
+    note. A round that runs the package's G step (``algorithm_round``, ``alternating_round``,
+    ``algorithm.g_step``) is refused: the student writes the fix. Returns ``True`` or ``False``, printing one verdict.
     """
     name = "check_fix"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(fixed_round)), got {type(fn).__name__}.")
     G, D, opt_d, opt_g, real, G0, events = _instrumented_setup()
-    with warnings.catch_warnings(record=True):
+    with warnings.catch_warnings(record=True), _package_steps() as package:
         _, problem = _run_step(fn, G, D, opt_d, opt_g, real)
+    if "g_step" in package:
+        return _fail(name, PACKAGE_ROUND)
     problem = problem or _fix_structure_problem(events, G, G0)
     if problem:
         return _fail(name, problem)
@@ -358,5 +431,5 @@ def check_fix(fn) -> bool:
     if not _on_data(out):
         return _fail(name, f"trained with your round, {_described(out, start)} {_outcome_problem(out, start)}")
     note = SWAPPED_NOTE if verdict == "swapped" else ""
-    return _ok(name, f"trained {ROUNDS} rounds from a hidden start with your round, G's samples have {TARGET}."
+    return _ok(name, f"Trained {ROUNDS} rounds from a hidden start with your round, G's samples have {TARGET}."
                      f"{note}")

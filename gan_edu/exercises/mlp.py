@@ -8,8 +8,9 @@ r"""Notebook 03's first exercise: the two players as MLPs, built by the student.
 The checker builds both nets for hidden sizes, runs them on hidden batches (and a batch of one),
 backpropagates through them, reads their last layer and probes their outputs far from the origin,
 to name the mistake: a wrong output shape, hard-coded sizes, a sigmoid (or tanh, ReLU) at D's
-end, G ending in an activation that cannot reach the data, no or frozen weights, a layer that
-gets no gradient, no nonlinearity at all, a BatchNorm that fails on a batch of one.
+end, G ending in an activation that cannot reach the data, any other activation module at either
+net's end (a LeakyReLU), no or frozen weights, a layer that gets no gradient, no nonlinearity at
+all, a BatchNorm that fails on a batch of one.
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ D_BOUNDED = {nn.Tanh: ("D ends in tanh: its logit stays in [-1, 1], so D(x) = si
                        "never say \"fake\". " + LINEAR_END),
              nn.Softmax: ("D ends in a softmax: over its one output that is always 1. D returns one logit per "
                           "sample, and the loss applies the sigmoid. " + LINEAR_END)}
+ANY_ACTIVATION = ("{who} ends in {act}, an activation after its last layer: {what} is a free real number, and "
+                  "a final activation only bends it (a LeakyReLU shrinks every negative value by its slope). "
+                  + LINEAR_END)
+WHAT_COMES_OUT = {"G": "each sample", "D": "the logit"}
 AFFINE = {"G": ("G has no hidden layer with a nonlinearity: it is affine, and an affine map of Gaussian noise "
                 "is a Gaussian, never a ring or two moons. Put nn.ReLU (or LeakyReLU) between Linear layers."),
           "D": ("D has no hidden layer with a nonlinearity: it is affine, so it can only cut the data space in "
@@ -144,6 +149,13 @@ def _clipped_at_zero(out) -> bool:
     return bool(out.min() >= 0 and (out == 0).float().mean() > 0.05)
 
 
+def _final_activation_problem(last, who: str):
+    """Any activation module (torch.nn's activations) at the net's end; returns a hint or None."""
+    if last is not None and type(last).__module__ == nn.modules.activation.__name__:
+        return ANY_ACTIVATION.format(who=who, act=type(last).__name__, what=WHAT_COMES_OUT[who])
+    return None
+
+
 def _g_end_problem(G, noise_dim: int):
     """Check G's samples can leave any bounded or one-sided range; returns a hint or None."""
     out, last = _far_out(G, noise_dim)
@@ -154,7 +166,7 @@ def _g_end_problem(G, noise_dim: int):
         return G_BOUNDED.format(act="a squashing function (a torch.tanh or sigmoid in forward?)", range="[-1, 1]")
     if _clipped_at_zero(out):
         return G_BOUNDED.format(act="a function that is never negative (a relu in forward?)", range="[0, inf)")
-    return None
+    return _final_activation_problem(last, "G")
 
 
 def _d_end_problem(D, data_dim: int):
@@ -173,7 +185,7 @@ def _d_end_problem(D, data_dim: int):
         return D_SIGMOID + " (D's outputs all lie in [0, 1]: a torch.sigmoid in forward?)"
     if out.abs().max() <= 1 + 1e-6:
         return D_BOUNDED[nn.Tanh]
-    return None
+    return _final_activation_problem(last, "D")
 
 
 def _affine(net, dim: int) -> bool:
@@ -235,4 +247,5 @@ def check_mlp_nets(make_G, make_D) -> bool:
         if problem:
             return fail(name, problem)
     return ok(name, f"G: (n, noise_dim) -> (n, data_dim) samples, D: (n, data_dim) -> (n, 1) logits, on "
-                    f"{len(SIZES)} hidden sizes and a batch of one; every weight trains, and neither net squashes its output.")
+                    f"{len(SIZES)} hidden (noise_dim, data_dim) cases and a batch of one; every weight trains, and "
+                    f"neither net ends in an activation layer or squashes its output.")

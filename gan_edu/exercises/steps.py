@@ -13,18 +13,22 @@ r"""Notebook 03's exercises: the two steps of Algorithm 1, written by the studen
 The step checkers run the student's step on small nets whose ``.grad`` hold leftovers of a
 "previous step", with SGD (so the size of a gradient shows in the weights), then replay the right
 step and the classic mistakes from the same start and say which one the weights match. The
-checkers that train whole GANs with the student's code are in ``loop``.
+package's own step (``gan_edu.algorithm.d_step`` or ``g_step``), or a step that calls it, is
+refused: the student writes it. The checkers that train whole GANs with the student's code are
+in ``loop``.
 
 ``QUESTIONS``: notebook 03's check of understanding (``understanding("03")``, not graded).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 
 import torch
 import torch.nn.functional as F
 
+from .. import algorithm
 from ..nets import MLPDiscriminator, MLPGenerator
 from .common import explained, fail as _fail, ok as _ok
 from .quiz import Question
@@ -103,6 +107,45 @@ def _params(net):
 def _same(a, b) -> bool:
     return len(a) == len(b) and all(x.shape == y.shape and torch.allclose(x, y, rtol=1e-5, atol=1e-6)
                                     for x, y in zip(a, b))
+
+
+# --------------------------------------------------------------------------- the package's own steps
+PACKAGE_STEPS = {"d_step": "Step 1, the D step (exercise 2)", "g_step": "Step 2, the G step (exercise 3)"}
+
+
+def _is_package_step(fn, step: str) -> bool:
+    """``fn`` is gan_edu.algorithm's ``step`` itself (or a functools.partial of it)."""
+    original = getattr(algorithm, step)
+    return fn is original or getattr(fn, "func", None) is original
+
+
+@contextlib.contextmanager
+def _package_steps():
+    """While the block runs, gan_edu.algorithm.d_step and g_step (which alternating_round, GAN.fit and
+    experiments.failures.algorithm_round call) record each call, by name, in the list yielded, and
+    still do their work; the originals come back after."""
+    called, originals = [], {step: getattr(algorithm, step) for step in PACKAGE_STEPS}
+
+    def recording(step, original):
+        def recorded(*args, **kwargs):
+            called.append(step)
+            return original(*args, **kwargs)
+        return recorded
+
+    for step, original in originals.items():
+        setattr(algorithm, step, recording(step, original))
+    try:
+        yield called
+    finally:
+        for step, original in originals.items():
+            setattr(algorithm, step, original)
+
+
+def _package_step_problem(who: str, step: str, calls: bool = False) -> str:
+    """The hint for a ``who`` that is (or calls) the package's ``step``: write it yourself."""
+    how = "calls" if calls else "is"
+    return (f"your {who} {how} gan_edu.algorithm.{step}, the package's {PACKAGE_STEPS[step]}: "
+            f"write it yourself.")
 
 
 # --------------------------------------------------------------------------- the hidden cases
@@ -275,14 +318,20 @@ def check_d_step(fn) -> bool:
     logits (or half of it, d2l's convention, accepted with a note); ``opt_d.zero_grad()``,
     ``backward()``, ``opt_d.step()``; return loss_d. Names the mistake (gradients into G,
     labels, a missing term, sum vs mean, sign, sigmoid twice, zero_grad, no or two updates, the
-    noise) and returns ``False``, or prints one line and returns ``True``.
+    noise, ``gan_edu.algorithm.d_step`` itself or a call to it) and returns ``False``, or prints
+    one line and returns ``True``.
     """
     name = "check_d_step"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(d_step)), got {type(fn).__name__}.")
+    if _is_package_step(fn, "d_step"):
+        return _fail(name, _package_step_problem("d_step", "d_step"))
     conventions = []
     for k in range(len(CASES)):
-        problem, loss = _d_case_problem(fn, k)
+        with _package_steps() as called:
+            problem, loss = _d_case_problem(fn, k)
+        if "d_step" in called:
+            return _fail(name, _package_step_problem("d_step", "d_step", calls=True))
         if problem:
             return _fail(name, problem)
         conventions.append(loss)
@@ -377,14 +426,19 @@ def check_g_step(fn) -> bool:
     ``opt_g.zero_grad()``, ``backward()``, ``opt_g.step()``; return loss_g. Freezing D meanwhile
     (as ``gan_edu.algorithm.g_step``) or not (as PyTorch's DCGAN tutorial) are both right. Names
     the mistake (the fake label, the saturating loss, sign, sum vs mean, sigmoid twice,
-    zero_grad, detached fakes, D changed, the noise) and returns ``False``, or prints one line
-    and returns ``True``.
+    zero_grad, detached fakes, D changed, the noise, ``gan_edu.algorithm.g_step`` itself or a call
+    to it) and returns ``False``, or prints one line and returns ``True``.
     """
     name = "check_g_step"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(g_step)), got {type(fn).__name__}.")
+    if _is_package_step(fn, "g_step"):
+        return _fail(name, _package_step_problem("g_step", "g_step"))
     for k in range(len(CASES)):
-        problem = _g_case_problem(fn, k)
+        with _package_steps() as called:
+            problem = _g_case_problem(fn, k)
+        if "g_step" in called:
+            return _fail(name, _package_step_problem("g_step", "g_step", calls=True))
         if problem:
             return _fail(name, problem)
     return _ok(name, f"G updated as in Step 2 (real label, through D) on {len(CASES)} hidden cases.")
@@ -597,9 +651,9 @@ QUESTIONS = [
              why=("D's update is the same either way, and G's gradients from D's loss are wiped by the G step's "
                   "zero_grad() before G's own backward pass, so G's update is the same too. What is lost is the "
                   "time of the extra backward pass through G; without that zero_grad() they would be added.")),
-    Question("A D step gives real data the label 0 and fakes the label 1 (the labels swapped throughout). Which "
-             "label must the G step give its fakes so that G still learns the data?", answer=0,
-             choices=("0", "1", "either: G's label does not matter"),
+    Question("A D step gives real data the label 0 and fakes the label 1 (in D's step, for both batches). Which "
+             "label must the G step give its fakes so that G still learns the data?", answer=1,
+             choices=("1", "0", "either: G's label does not matter"),
              why=("G's step gives its fakes the label D gives real data: G wants D to take its samples for real. "
                   "With real = 0, G minimises BCE(D(G(z)), 0). The label 1 would be D's fake label, the popular "
                   "text's bug: G would run away from the data.")),

@@ -67,11 +67,95 @@ def make_train(d_step=make_d_step(), g_step=make_g_step(), lr_d=LR_D, lr_g=LR_G,
     return train
 
 
-@pytest.mark.parametrize("fn", [make_train(), make_train(ge.algorithm.d_step, ge.algorithm.g_step), make_train(batch=64)],
-                         ids=["plain steps", "gan_edu.algorithm's steps", "batches of 64"])
+TRAIN_SOURCE = """
+def train(G, D, data, rounds):
+    opt_d = torch.optim.Adam(D.parameters(), lr=5e-3, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=5e-4, betas=(0.5, 0.999))
+    noise = lambda n: torch.randn(n, G.noise_dim)
+    for _ in range(rounds):
+        one_round(G, D, opt_d, opt_g, data(256), noise)
+
+
+def one_round(G, D, opt_d, opt_g, x, noise):
+    d_step(G, D, opt_d, x, noise)
+    g_step(G, D, opt_g, len(x), noise)
+"""
+
+
+def notebook_train(**steps):
+    """A train defined as in the notebook: it finds d_step and g_step among its module's globals (here
+    through a helper); returns (train, that namespace)."""
+    namespace = {"torch": torch, **steps}
+    exec(TRAIN_SOURCE, namespace)
+    return namespace["train"], namespace
+
+
+@pytest.mark.parametrize("fn", [make_train(), make_train(batch=64)], ids=["plain steps", "batches of 64"])
 def test_check_train_accepts_right_answers(fn, capsys):
     result, out = outcome(loop.check_train, fn, capsys)
     assert result is True and out.startswith("check_train: correct.") and out.count("\n") == 1, out
+
+
+def test_check_train_finds_the_steps_in_the_notebooks_namespace_and_puts_them_back(capsys):
+    d_step, g_step = make_d_step(), make_g_step()
+    train, namespace = notebook_train(d_step=d_step, g_step=g_step)
+    result, out = outcome(loop.check_train, train, capsys)
+    assert result is True and "400 rounds of your d_step and g_step" in out, out
+    assert namespace["d_step"] is d_step and namespace["g_step"] is g_step
+    assert ge.algorithm.d_step is failures.d_step  # the package's step, imported by name before any check
+
+
+def fit_with_gan(G, D, data, rounds):
+    ge.GAN(G, D, lr_d=LR_D, lr_g=LR_G, betas=BETAS, seed=0, device="cpu").fit(data, steps=rounds, batch_size=BATCH,
+                                                                             progress=False)
+
+
+def alternating(G, D, data, rounds):
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR_D, betas=BETAS)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR_G, betas=BETAS)
+    for _ in range(rounds):
+        ge.algorithm.alternating_round(G, D, opt_d, opt_g, lambda: data(BATCH), BATCH,
+                                       lambda n: torch.randn(n, G.noise_dim))
+
+
+def inline_steps(G, D, data, rounds):
+    """Right rounds written inline: neither d_step nor g_step is called."""
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR_D, betas=BETAS)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR_G, betas=BETAS)
+    noise = lambda n: torch.randn(n, G.noise_dim)  # noqa: E731
+    for _ in range(rounds):
+        make_d_step()(G, D, opt_d, data(BATCH), noise)
+        make_g_step()(G, D, opt_g, BATCH, noise)
+
+
+def loop_ignoring_own_steps():
+    """Right rounds written inline, in a namespace that holds d_step and g_step, which it never calls."""
+    namespace = {"d_step": make_d_step(), "g_step": make_g_step(), "inline_steps": inline_steps}
+    exec("def train(G, D, data, rounds):\n    inline_steps(G, D, data, rounds)\n", namespace)
+    return namespace["train"]
+
+
+PACKAGE_LOOPS = {  # (the loop, the hint)
+    "GAN.fit": (fit_with_gan, "ran the package's steps (gan_edu.algorithm.d_step and g_step"),
+    "alternating_round": (alternating, "ran the package's steps (gan_edu.algorithm.d_step and g_step"),
+    "the package's g_step called": (make_train(g_step=lambda *a: ge.algorithm.g_step(*a)),
+                                    "ran the package's steps (gan_edu.algorithm.g_step, which"),
+    "d_step is the package's": (make_train(d_step=ge.algorithm.d_step),
+                                "the d_step your loop calls is gan_edu.algorithm.d_step"),
+    "g_step is the package's": (make_train(g_step=ge.algorithm.g_step),
+                                "the g_step your loop calls is gan_edu.algorithm.g_step"),
+    "no steps to call": (inline_steps, "found no function named d_step where train is defined"),
+    "own steps not called": (loop_ignoring_own_steps(), "your loop called your d_step 0 times and your g_step 0 times"),
+}
+
+
+@pytest.mark.parametrize("case", list(PACKAGE_LOOPS))
+def test_check_train_wants_the_students_own_steps(case, capsys):
+    fn, hint = PACKAGE_LOOPS[case]
+    d_step, g_step = ge.algorithm.d_step, ge.algorithm.g_step
+    result, out = outcome(loop.check_train, fn, capsys)
+    assert result is False and "not yet" in out and hint.lower() in out.lower(), out
+    assert ge.algorithm.d_step is d_step and ge.algorithm.g_step is g_step
 
 
 WRONG_TRAINS = {
@@ -98,18 +182,15 @@ def test_check_train_says_what_became_of_g(capsys):
     assert result is False and "After 400 rounds G's samples have mean -" in out and "the data: 4 and 0.5" in out
 
 
-def test_check_train_reads_the_outcome_when_the_steps_are_hidden(capsys):
-    # a loop whose steps are not named d_step / g_step: the trained nets tell what went wrong
-    g_fake, d_swapped = make_g_step(label=0.0), make_d_step(labels=(0.0, 1.0))
-
-    def ran_away(G, D, data, rounds):
-        make_train(d_step=ge.algorithm.d_step, g_step=lambda *a: g_fake(*a))(G, D, data, rounds)
-
-    def upside_down(G, D, data, rounds):
-        make_train(d_step=lambda *a: d_swapped(*a), g_step=ge.algorithm.g_step)(G, D, data, rounds)
-
-    assert outcome(loop.check_train, ran_away, capsys)[1].count("G ran away from the data") == 1
-    assert "D learned to call the real data fake" in outcome(loop.check_train, upside_down, capsys)[1]
+@pytest.mark.parametrize("out, hint", [
+    (dict(mean=-1.0, std=0.3, d_fake=0.01, d_real=0.9), "G ran away from the data"),
+    (dict(mean=0.5, std=0.3, d_fake=0.9, d_real=0.1), "D learned to call the real data fake"),
+    (dict(mean=4.0, std=0.01, d_fake=0.5, d_real=0.5), "G collapsed onto about one point"),
+    (dict(mean=float("nan"), std=0.3, d_fake=0.5, d_real=0.5), "not finite numbers"),
+    (dict(mean=2.0, std=0.3, d_fake=0.2, d_real=0.8), "G is not on the data yet")])
+def test_check_train_reads_the_trained_nets_when_the_steps_pass_their_cases(out, hint):
+    start = dict(mean=-0.2, std=0.1, d_fake=0.5, d_real=0.5)
+    assert hint in loop._outcome_problem(out, start)
 
 
 # ----------------------------------------------------------------------------- find the bug: what happened
@@ -167,13 +248,36 @@ def fixed_round(G, D, opt_d, opt_g, real, noise):
     return loss_d.item(), loss_g.item()
 
 
+def round_of_own_steps(G, D, opt_d, opt_g, real, noise):
+    """The student's steps of exercises 2 and 3 (not the package's) make a right round."""
+    loss_d = make_d_step()(G, D, opt_d, real, noise)
+    return loss_d.item(), make_g_step()(G, D, opt_g, len(real), noise).item()
+
+
 @pytest.mark.parametrize("fn", [fixed_round, make_round(g_label=1.0), make_round(g_label=1.0, reuse=False),
-                                failures.algorithm_round],
+                                round_of_own_steps],
                          ids=["the notebook's answer", "label_real in Step 2", "fresh fakes in Step 2",
-                              "Algorithm 1's round"])
+                              "the student's own steps"])
 def test_check_fix_accepts_right_answers(fn, capsys):
     result, out = outcome(loop.check_fix, fn, capsys)
-    assert result is True and out.startswith("check_fix: correct. trained 400 rounds") and out.count("\n") == 1, out
+    assert result is True and out.startswith("check_fix: correct. Trained 400 rounds") and out.count("\n") == 1, out
+
+
+def package_step_2(G, D, opt_d, opt_g, real, noise):
+    loss_d = ge.algorithm.d_step(G, D, opt_d, real, noise)[0]
+    return loss_d.item(), ge.algorithm.g_step(G, D, opt_g, len(real), noise).item()
+
+
+@pytest.mark.parametrize("fn", [failures.algorithm_round, lambda *a: failures.algorithm_round(*a),
+                                lambda G, D, opt_d, opt_g, real, noise: ge.algorithm.alternating_round(
+                                    G, D, opt_d, opt_g, lambda: real, len(real), noise)[:2],
+                                package_step_2],
+                         ids=["algorithm_round itself", "a call to it", "alternating_round", "the package's g_step"])
+def test_check_fix_wants_the_fix_written(fn, capsys):
+    d_step, g_step = ge.algorithm.d_step, ge.algorithm.g_step
+    result, out = outcome(loop.check_fix, fn, capsys)
+    assert result is False and "write the fix yourself" in out, out
+    assert ge.algorithm.d_step is d_step and ge.algorithm.g_step is g_step
 
 
 def test_check_fix_accepts_labels_swapped_throughout_with_a_note(capsys):

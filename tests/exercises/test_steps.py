@@ -3,6 +3,8 @@ mistake in wrong ones, says "not done yet" to the student edition's stub, and le
 
 (The whole-round checker ``check_train_step`` is tested in tests/exercises/test_bce.py; its new error
 translations are here.)"""
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -107,6 +109,11 @@ WRONG_NETS = {
     "tanh at G's end": ((lambda n, d: nn.Sequential(make_G(n, d), nn.Tanh()), make_D), "G ends in Tanh"),
     "sigmoid at G's end": ((lambda n, d: nn.Sequential(make_G(n, d), nn.Sigmoid()), make_D), "G ends in Sigmoid"),
     "ReLU at G's end": ((lambda n, d: nn.Sequential(make_G(n, d), nn.ReLU()), make_D), "only lie in [0, inf)"),
+    "LeakyReLU at G's end": ((lambda n, d: nn.Sequential(make_G(n, d), nn.LeakyReLU(0.2)), make_D),
+                             "G ends in LeakyReLU, an activation after its last layer"),
+    "LeakyReLU at D's end": ((make_G, lambda d: nn.Sequential(make_D(d), nn.LeakyReLU(0.2))),
+                             "D ends in LeakyReLU, an activation after its last layer"),
+    "PReLU at D's end": ((make_G, lambda d: nn.Sequential(make_D(d), nn.PReLU())), "D ends in PReLU"),
     "tanh in G's forward": ((lambda n, d: Squashed(make_G(n, d), torch.tanh), make_D), "a torch.tanh or sigmoid"),
     "relu in G's forward": ((lambda n, d: Squashed(make_G(n, d), torch.relu), make_D), "a relu in forward"),
     "affine G": ((lambda n, d: nn.Linear(n, d), make_D), "an affine map of Gaussian noise is a Gaussian"),
@@ -191,8 +198,7 @@ def d_step_g_frozen(G, D, opt_d, real, noise):
         return make_d_step(detach=False)(G, D, opt_d, real, noise)
 
 
-@pytest.mark.parametrize("fn", [ge.algorithm.d_step, make_d_step(), d_step_no_grad, d_step_g_frozen],
-                         ids=["gan_edu.algorithm.d_step", "detach", "no_grad", "G frozen"])
+@pytest.mark.parametrize("fn", [make_d_step(), d_step_no_grad, d_step_g_frozen], ids=["detach", "no_grad", "G frozen"])
 def test_check_d_step_accepts_right_answers(fn, capsys):
     result, out = outcome(check_d_step, fn, capsys=capsys)
     assert result is True and out.startswith("check_d_step: correct.") and "halved" not in out, out
@@ -267,6 +273,11 @@ WRONG_D_STEPS = {
     "logits as probabilities": (d_step_logits_as_probabilities, "treated D's logits as probabilities"),
     "noise given to D": (lambda G, D, opt_d, real, noise: D(noise(len(real))).mean().backward(),
                          "Did you give the noise to D?"),
+    "the package's d_step": (ge.algorithm.d_step, "Your d_step is gan_edu.algorithm.d_step"),
+    "a partial of it": (functools.partial(ge.algorithm.d_step, rules=ge.algorithm.PLAIN),
+                        "Your d_step is gan_edu.algorithm.d_step"),
+    "a call to it": (lambda G, D, opt_d, real, noise: ge.algorithm.d_step(G, D, opt_d, real, noise)[0],
+                     "Your d_step calls gan_edu.algorithm.d_step"),
 }
 
 
@@ -343,8 +354,13 @@ def g_step_under_no_grad(G, D, opt_g, batch_size, noise):
     return loss
 
 
-@pytest.mark.parametrize("fn", [ge.algorithm.g_step, make_g_step(), make_g_step(freeze=False)],
-                         ids=["gan_edu.algorithm.g_step", "plain", "D not frozen"])
+def g_step_d_frozen(G, D, opt_g, batch_size, noise):
+    """D frozen while G's loss goes through it, as gan_edu.algorithm.g_step."""
+    with ge.algorithm.frozen(D):
+        return make_g_step()(G, D, opt_g, batch_size, noise)
+
+
+@pytest.mark.parametrize("fn", [make_g_step(), g_step_d_frozen], ids=["plain", "D frozen meanwhile"])
 def test_check_g_step_accepts_right_answers(fn, capsys):
     result, out = outcome(check_g_step, fn, capsys=capsys)
     assert result is True and out.startswith("check_g_step: correct.") and out.count("\n") == 1, out
@@ -370,6 +386,9 @@ WRONG_G_STEPS = {
     "D updated too": (g_step_changes_d, "only G learns"),
     "zero_grad between backward and step": (g_step_zero_grad_late, "G's weights did not change"),
     "noise given to D": (lambda G, D, opt_g, n, noise: D(noise(n)).mean().backward(), "Did you give the noise to D?"),
+    "the package's g_step": (ge.algorithm.g_step, "Your g_step is gan_edu.algorithm.g_step"),
+    "a call to it": (lambda G, D, opt_g, n, noise: ge.algorithm.g_step(G, D, opt_g, n, noise),
+                     "Your g_step calls gan_edu.algorithm.g_step"),
 }
 
 
@@ -416,6 +435,24 @@ def test_checkers_leave_the_global_rng_alone():
     check_g_step(make_g_step(own_noise=True))
     check_g_step(ge.algorithm.g_step)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_the_package_steps_come_back_after_a_check(capsys):
+    d_step, g_step = ge.algorithm.d_step, ge.algorithm.g_step
+
+    def raises(*args):
+        ge.algorithm.d_step(*args)
+        raise RuntimeError("a student's bug")
+
+    check_d_step(raises)
+    check_g_step(lambda G, D, opt_g, n, noise: ge.algorithm.g_step(G, D, opt_g, n, noise))
+    check_d_step(make_d_step())
+    assert ge.algorithm.d_step is d_step and ge.algorithm.g_step is g_step
+    assert "calls gan_edu.algorithm.d_step" in capsys.readouterr().out
+
+
+def test_the_understanding_questions_do_not_share_one_answer_position():
+    assert len({q.answer for q in exercises.steps.QUESTIONS}) == len(exercises.steps.QUESTIONS)
 
 
 def test_notebook_03s_checkers_are_exported():
