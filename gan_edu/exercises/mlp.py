@@ -28,7 +28,7 @@ RANGES = {nn.Tanh: "[-1, 1]", nn.Hardtanh: "[-1, 1]", nn.Softsign: "(-1, 1)", nn
           nn.SiLU: "(-0.28, inf)", nn.Softmax: "[0, 1]"}  # output activations that bound a net's output
 LINEAR_END = "End it with nn.Linear: no activation after the last layer."
 G_BOUNDED = ("G ends in {act}: its samples can only lie in {range}, but the data need not (notebook 03's "
-             "Gaussian sits at 4, the ring and the grid have negative coordinates, the grid reaches 4). "
+             "Gaussian sits at 4; notebook 04's ring and grid have negative coordinates). "
              + LINEAR_END + " (A tanh at the end suits images scaled to [-1, 1], notebook 05.)")
 D_SIGMOID = ("D ends in a sigmoid: D must return the logit l, not D(x) = sigmoid(l). The losses take logits "
              "(binary_cross_entropy_with_logits applies the sigmoid itself, stably); with a sigmoid in D it is "
