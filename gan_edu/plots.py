@@ -527,13 +527,14 @@ def plot_generator_objectives(mus, stds, surface: dict, data=(4.0, 0.5), axes=No
     return axes
 
 
-def plot_objective_slices(mus, stds, surface: dict, at, slopes: dict, axes=None):
+def plot_objective_slices(mus, stds, surface: dict, at, slopes: dict, axes=None, at_name: str = "the slices' point"):
     """Two slices of ``surface`` (as in ``plot_generator_objectives``) through the grid point ``at`` =
     (row, column): along mu (top left, log y axis: its 0 at the minimum lies off the axis) and along s
-    (top right), each shifted to 0 at its minimum. The saturating objective KL(p_g || m) - log 2 never
-    rises more than log 2 above its minimum -log 2 (dotted line, top left). Bottom: ``slopes[kind]`` =
-    (slopes along mu, slopes along s), the slope with D frozen at D* (``losses.frozen_d_slope``):
-    what a gradient step of G follows, not the slope of the curve above (whose D* moves with p_g)."""
+    (top right), each shifted to 0 at its minimum; black dotted lines mark ``at`` (``at_name`` in the
+    legend). The saturating objective KL(p_g || m) - log 2 never rises more than log 2 above its minimum
+    -log 2 (dotted line, top left). Bottom: ``slopes[kind]`` = (slopes along mu, slopes along s), the
+    slope with D frozen at D* (``losses.frozen_d_slope``): what a gradient step of G follows, not the
+    slope of the curve above (whose D* moves with p_g)."""
     if axes is None:
         _, axes = plt.subplots(2, 2, figsize=(12, 7), sharex="col", layout="constrained")
     i0, j0 = at
@@ -548,14 +549,15 @@ def plot_objective_slices(mus, stds, surface: dict, at, slopes: dict, axes=None)
         axes[1, col].set(xlabel=f"{name} ({fixed})", ylabel="slope, D frozen at D*",
                          title="what a gradient step of G follows: the slope with D frozen")
         axes[1, col].axhline(0, color="gray", lw=0.8)
-        for ax in axes[:, col]:
-            ax.axvline(grid[j0] if col == 0 else grid[i0], color="black", ls=":", lw=1)
+        for row, ax in enumerate(axes[:, col]):  # ``at``'s μ (left) and s (right): one legend entry
+            ax.axvline(grid[j0] if col == 0 else grid[i0], color="black", ls=":", lw=1,
+                       label=f"{at_name}'s μ (left) and s (right)" if (row, col) == (0, 0) else None)
     axes[0, 0].axhline(np.log(2), color="tab:blue", ls=":", lw=1, label="log 2: the most the saturating one rises")
     axes[0, 0].set_yscale("log")
     axes[0, 0].set_ylim(1e-3, None)
     axes[0, 0].set_ylabel("objective - its minimum (log scale)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    axes[0, 0].figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, -0.05))
+    axes[0, 0].figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, bbox_to_anchor=(0.5, -0.05))
     return axes
 
 

@@ -8,7 +8,8 @@ r"""Notebook 02's exercises: D's and G's losses as binary cross-entropy, from lo
   BCE(D(G(z)), 1) = -mean log D(G(z)) (or, with ``kind="saturating"``, mean log(1 - D(G(z)))).
 
 Each runs the student's function on hidden cases, compares it with the right answer, and, when
-it differs, with the classic mistakes, to say which one was made.
+it differs, with the classic mistakes, to say which one was made. A function that is, or calls, the
+package's own ``discriminator_loss`` or ``generator_loss`` is told to write it itself (``package_call``).
 
 - ``check_g_gradients(fn)``: a prediction, committed before the notebook computes it. ``fn()``
   returns the gradients (saturating, non-saturating) of G's two losses with respect to D's logit
@@ -22,7 +23,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+import contextlib
+import io
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -31,7 +35,7 @@ from ..checks import is_number
 from .common import close as _close, explained, fail as _fail, ok as _ok, raised
 from .quiz import Question
 
-__all__ = ["check_d_loss", "check_g_loss", "check_g_gradients", "explain_error", "QUESTIONS"]
+__all__ = ["check_d_loss", "check_g_loss", "check_g_gradients", "explain_error", "package_call", "QUESTIONS"]
 
 
 # --------------------------------------------------------------------------- PyTorch's errors, in a student's words
@@ -66,6 +70,56 @@ def explain_error(err: Exception) -> str:
     """What to tell a student whose function raised ``err``: "not done yet" for the stub, else the error
     followed by what it usually means in a student's code (a shape, dtype or autograd slip)."""
     return explained(err, TORCH_ERRORS)
+
+
+# --------------------------------------------------------------------------- "write it yourself"
+def _recorder(original, calls: list):
+    """``original`` wrapped so that every call is recorded in ``calls`` (its result unchanged)."""
+    def recording(*args, **kwargs):
+        calls.append(original.__name__)
+        return original(*args, **kwargs)
+    return recording
+
+
+def _bindings(fn, originals) -> list:
+    """(namespace, name, function) for every name bound to one of ``originals``: in gan_edu's loaded modules
+    (``losses.f``, ``ge.losses.f``) and in the student's globals (``from gan_edu.losses import f``)."""
+    spaces = [vars(m) for key, m in list(sys.modules.items()) if key.split(".")[0] == "gan_edu" and m is not None]
+    spaces.append(getattr(fn, "__globals__", {}))
+    return [(space, name, value) for space in spaces for name, value in list(space.items())
+            if any(value is f for f in originals)]
+
+
+def _calls_during(fn, args, originals) -> list:
+    """Run ``fn(*args)`` once (output, warnings and errors swallowed) with each of ``originals`` replaced by
+    a recorder, restored in a finally; returns the names of those it called."""
+    calls, bound = [], _bindings(fn, originals)
+    try:
+        for space, name, original in bound:
+            space[name] = _recorder(original, calls)
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True), \
+                contextlib.redirect_stdout(io.StringIO()):
+            fn(*[a.clone() if isinstance(a, torch.Tensor) else np.copy(a) for a in args])
+    except Exception:  # a student's bug (or the stub): the full check reports it
+        pass
+    finally:
+        for space, name, original in bound:
+            space[name] = original
+    return list(dict.fromkeys(calls))
+
+
+def package_call(fn, args, package_names, how: str) -> str | None:
+    """"Write it yourself" (followed by ``how``) if the student's ``fn`` is, or calls, one of the functions
+    ``package_names`` of gan_edu.losses (the exercise's answer in the package); else None."""
+    from .. import losses
+    originals = [getattr(losses, name) for name in package_names]
+    used = [f.__name__ for f in originals if fn is f or getattr(fn, "func", None) is f]  # itself, or a partial
+    verb = "is" if used else "calls"
+    used = used or _calls_during(fn, args, originals)
+    if not used:
+        return None
+    what = " and ".join(f"gan_edu.losses.{name}" for name in used)
+    return f"write it yourself: your function {verb} {what}, the package's own answer. {how}"
 
 
 # --------------------------------------------------------------------------- hints
@@ -169,7 +223,8 @@ def _loss_cases(n_inputs: int):
 def _call_loss(fn, inputs):
     """Check the student's loss runs: returns (its output, None), or (None, a hint) if it raised."""
     try:
-        return fn(*inputs), None
+        with warnings.catch_warnings(record=True):  # nothing on stderr (nbgrader scores such a cell 0)
+            return fn(*inputs), None
     except Exception as err:  # a student's bug: report it, never raise
         if "between 0 and 1" in str(err):
             return None, LOGITS_AS_PROBS
@@ -267,7 +322,7 @@ def _d_convention(fn) -> str:
     is the halved sum, else "correct" (the sum; every other answer is then compared with that)."""
     case = _loss_cases(2)[0]
     try:
-        with torch.random.fork_rng(devices=[]):  # a student's code that draws numbers leaves the RNG alone
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True):  # RNG alone, no stderr
             value = torch.as_tensor(fn(*[c.clone() for c in case])).detach().double().reshape(())
     except Exception:  # a student's bug: the full check reports it
         return "correct"
@@ -276,14 +331,22 @@ def _d_convention(fn) -> str:
     return "half" if half else "correct"
 
 
+BCE_LOSS_FUNCTIONS = ("discriminator_loss", "generator_loss")  # either one builds both exercises' answers
+YOURSELF = "Compute the loss from the logits with PyTorch's own functions (torch, torch.nn.functional)."
+
+
 def check_d_loss(fn) -> bool:
     """Check ``fn(real_logits, fake_logits) -> loss``: BCE(D(x), 1) + BCE(D(G(z)), 0) on logits.
 
     The halved convention (d2l, deeplearning.ai), (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2, is right
     too: the line then adds a note on the convention. Prints a hint naming the mistake (labels,
     missing term, mean vs sum, sign, probabilities vs logits, numerical stability, the labels'
-    shape or dtype) and returns ``False``, or prints one line and returns ``True``.
+    shape or dtype; a call of the package's own loss functions) and returns ``False``, or prints one line
+    and returns ``True``.
     """
+    problem = callable(fn) and package_call(fn, _loss_cases(2)[0], BCE_LOSS_FUNCTIONS, YOURSELF)
+    if problem:
+        return _fail("check_d_loss", problem)
     target = _d_convention(fn) if callable(fn) else "correct"
     form = "BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean, from logits"
     hints = dict(D_HINTS, _target=form if target == "correct" else f"({form}) / 2")
@@ -295,10 +358,14 @@ def check_g_loss(fn, kind: str = "non_saturating") -> bool:
     or with ``kind="saturating"`` the minimax loss mean log(1 - D(G(z))).
 
     Prints a hint naming the mistake (fake label, saturating vs non-saturating, sign, mean vs
-    sum, probabilities vs logits) and returns ``False``, or prints one line and returns ``True``.
+    sum, probabilities vs logits, a call of the package's own loss functions) and returns ``False``,
+    or prints one line and returns ``True``.
     """
     if kind not in G_TARGETS:
         raise ValueError(f"kind must be one of {tuple(G_TARGETS)}, got {kind!r}")
+    problem = callable(fn) and package_call(fn, _loss_cases(1)[0], BCE_LOSS_FUNCTIONS, YOURSELF)
+    if problem:
+        return _fail("check_g_loss", problem)
     hints = dict(G_HINTS, _target=G_TARGETS[kind])
     return _check_loss("check_g_loss", fn, G_CANDIDATES, kind, hints, 1)
 
@@ -385,8 +452,8 @@ def _gradient_problem(guess: tuple, want: tuple, d: float) -> str | None:
 
 def check_g_gradients(fn) -> bool:
     """Check the prediction ``fn() -> (saturating, non_saturating)``: the slopes of G's two losses with
-    respect to D's logit on a fake with D(G(z)) = 0.01, i.e. (-0.01, -0.99), within 2%; the checker
-    computes them with autograd. Names the mistake: swapped, wrong sign, slopes with respect to the
+    respect to D's logit on a fake with D(G(z)) = 0.01, within 2%; the checker computes them with
+    autograd. Names the mistake: swapped, wrong sign, slopes with respect to the
     probability, the losses' values, equal slopes, one of the two wrong, not two numbers."""
     name = "check_g_gradients"
     guess, problem = _predicted_pair(name, fn)
@@ -405,7 +472,8 @@ def check_g_gradients(fn) -> bool:
 # --------------------------------------------------------------------------- check of understanding
 QUESTIONS = [
     Question("At the end of the game p_g = p_data and D = 1/2 on every sample. What is D's loss, "
-             "discriminator_loss (this course's sum of the two BCEs)?", answer=math.log(4), tolerance=0.01,
+             "discriminator_loss (this course's sum of the two BCEs), to 2 decimals?", answer=math.log(4),
+             tolerance=0.01,
              why=("D's loss is -V = BCE(1/2, 1) + BCE(1/2, 0) = log 2 + log 2 = log 4 ≈ 1.386. (The halved "
                   "convention of d2l would give log 2 ≈ 0.693.)")),
     Question("You halve D's loss (the d2l convention) and train D with Adam at the same learning rate. "

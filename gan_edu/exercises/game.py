@@ -7,14 +7,16 @@ r"""Notebook 01's exercises: the game's value function and its optimal discrimin
   D*(x) = p_data(x) / (p_data(x) + p_g(x)) on a grid (NumPy arrays of density values).
 
 Each runs the student's function on hidden cases, compares it with the right answer and, when
-it differs, with the classic mistakes, to say which one was made.
+it differs, with the classic mistakes, to say which one was made. A function that is, or calls, the
+package's own ``value_function`` or ``optimal_discriminator`` is told to write it itself.
 
 Two predictions, committed before the notebook's cell computes the answer (each ``fn()`` takes no
 argument and returns a number); the checker computes it the notebook's way and compares:
 
 - ``check_crossings(fn)``: at how many points x does D* cross 1/2 for p_data = N(4, 0.5²) and
-  p_g = N(2.5, 1)? (2: p_g is wider, so its tails win on both sides.)
-- ``check_far_criterion(fn)``: C(G) = max_D V(D, G) for p_g = N(10, 0.5²), far from p_data? (0.)
+  p_g = N(2.5, 1)? Counted on the notebook's grid.
+- ``check_far_criterion(fn)``: C(G) = max_D V(D, G) for p_g = N(10, 0.5²), far from p_data?
+  Computed on the notebook's grid.
 
 ``QUESTIONS``: notebook 01's check of understanding (``understanding("01")``, not graded).
 """
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 
 from ..checks import is_number
-from .bce import explain_error, one_number
+from .bce import explain_error, one_number, package_call
 from .common import close as _close, fail as _fail, ok as _ok, raised
 from .quiz import Question
 
@@ -96,7 +98,8 @@ def _v_cases():
 def _call(fn, inputs):
     """Run the student's function: returns (its output, None), or (None, a hint) if it raised."""
     try:
-        return fn(*inputs), None
+        with warnings.catch_warnings(record=True):  # nothing on stderr (nbgrader scores such a cell 0)
+            return fn(*inputs), None
     except Exception as err:  # a student's bug: report it, never raise
         return None, explain_error(err)
 
@@ -155,13 +158,17 @@ def check_value_function(fn) -> bool:
 
     Prints a hint naming the mistake (sign, log D(G(z)) in place of log(1 - D(G(z))), missing log,
     log of the mean, a missing term, averaging the two terms, sum vs mean, a sigmoid applied to
-    probabilities, a float instead of a tensor) and returns ``False``, or prints one line and
-    returns ``True``.
+    probabilities, a float instead of a tensor, a call of ``losses.value_function``) and returns
+    ``False``, or prints one line and returns ``True``.
     """
     name = "check_value_function"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(value_function)), got {type(fn).__name__}.")
     cases = _v_cases()
+    problem = package_call(fn, cases[0], ("value_function",), "Compute V from d_real and d_fake with torch's "
+                           "own operations.")
+    if problem:
+        return _fail(name, problem)
     for case in cases:
         problem = _v_case_problem(fn, case)
         if problem:
@@ -274,13 +281,17 @@ def check_d_star(fn) -> bool:
     """Check ``fn(p_data, p_g) -> D*``: p_data / (p_data + p_g) on a grid of density values.
 
     Prints a hint naming the mistake (1 - D*, the density ratio, the mixture, a hard 0/1 decision,
-    a constant 1/2, a normalised D*, log D*, inputs changed in place, wrong shape) and returns
-    ``False``, or prints one line and returns ``True``.
+    a constant 1/2, a normalised D*, log D*, inputs changed in place, wrong shape, a call of
+    ``losses.optimal_discriminator``) and returns ``False``, or prints one line and returns ``True``.
     """
     name = "check_d_star"
     if not callable(fn):
         return _fail(name, f"pass your function itself (e.g. {name}(d_star)), got {type(fn).__name__}.")
     cases = _d_star_cases()
+    problem = package_call(fn, cases[0], ("optimal_discriminator",), "Compute D* from the arrays p_data and "
+                           "p_g with NumPy's own operations.")
+    if problem:
+        return _fail(name, problem)
     for case in cases:
         problem = _d_star_case_problem(fn, case)
         if problem:
@@ -337,8 +348,8 @@ CROSSING_HINTS = {
 
 def check_crossings(fn) -> bool:
     """Check the prediction ``fn() -> count``: at how many points does D* cross 1/2 for p_data = N(4, 0.5²)
-    and p_g = N(2.5, 1)? Counted on the notebook's grid (2). Names the mistake: 1 (D* taken to be
-    monotone), 0, more than 2, infinitely many, not a count."""
+    and p_g = N(2.5, 1)? Counted on the notebook's grid. Names the mistake (a monotone D*, too few or too
+    many crossings, not a count)."""
     name = "check_crossings"
     guess, problem = _predicted_number(name, fn)
     if problem:
@@ -374,8 +385,8 @@ FAR_HINTS = (  # (a wrong prediction, what it means)
 
 def check_far_criterion(fn) -> bool:
     """Check the prediction ``fn() -> C``: C(G) = max_D V(D, G) for p_g = N(10, 0.5²), far from
-    p_data = N(4, 0.5²) (0, within 0.01). Names the mistake: -log 4, log 2 (the JSD), 2 log 2,
-    -log 2, -infinity (log 0), a positive C, anything below -log 4."""
+    p_data = N(4, 0.5²), within 0.01 of its value on the notebook's grid. Names the mistake (values of
+    the JSD or of C at other p_g, a log 0, a C outside the range C can take)."""
     name = "check_far_criterion"
     guess, problem = _predicted_number(name, fn)
     if problem:
@@ -402,7 +413,7 @@ def check_far_criterion(fn) -> bool:
 
 # --------------------------------------------------------------------------- check of understanding
 QUESTIONS = [
-    Question("At some x, D*(x) = 0.8. How many times larger is p_data(x) than p_g(x) there?",
+    Question("At some x, D*(x) = 0.8. What is the ratio p_data(x) / p_g(x) there?",
              answer=4.0, tolerance=0.01,
              why=("D* = p_data / (p_data + p_g), so p_data / p_g = D* / (1 - D*) = 0.8 / 0.2 = 4.")),
     Question("p_g = p_data, and a discriminator answers D(x) = 0.9 on every x. Compared with -log 4, its "

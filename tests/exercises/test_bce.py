@@ -19,7 +19,7 @@ def d_softplus(real, fake):
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
-@pytest.mark.parametrize("fn", [d_with_labels, d_softplus, losses.discriminator_loss])
+@pytest.mark.parametrize("fn", [d_with_labels, d_softplus])
 def test_check_d_loss_accepts_right_answers(fn, capsys):
     assert check_d_loss(fn) is True
     assert "correct" in capsys.readouterr().out
@@ -140,15 +140,14 @@ def g_real_label(fake):
     return bce_logits(fake, torch.ones_like(fake))
 
 
-@pytest.mark.parametrize("fn", [g_real_label, lambda f: F.softplus(-f).mean(), losses.generator_loss,
-                                lambda f: -F.logsigmoid(f).mean()])
+@pytest.mark.parametrize("fn", [g_real_label, lambda f: F.softplus(-f).mean(), lambda f: -F.logsigmoid(f).mean()])
 def test_check_g_loss_accepts_right_answers(fn, capsys):
     assert check_g_loss(fn) is True
     assert "correct" in capsys.readouterr().out
 
 
 def test_check_g_loss_saturating_kind(capsys):
-    assert check_g_loss(lambda f: losses.generator_loss(f, "saturating"), kind="saturating") is True
+    assert check_g_loss(lambda f: -F.softplus(f).mean(), kind="saturating") is True
     assert check_g_loss(g_real_label, kind="saturating") is False
     assert "the exercise asks for the saturating" in capsys.readouterr().out
     with pytest.raises(ValueError, match="kind"):
@@ -175,6 +174,87 @@ def test_check_g_loss_names_the_mistake(mistake, capsys):
     assert check_g_loss(fn) is False
     out = capsys.readouterr().out
     assert "not yet" in out and hint in out, out
+
+
+# ----------------------------------------------------------------------------- "write it yourself"
+import functools  # noqa: E402
+import warnings  # noqa: E402
+
+import gan_edu as ge  # noqa: E402
+
+
+def imported_by_name(source: str, name: str):
+    """A student's function defined after ``from gan_edu.losses import <name>`` (its own globals)."""
+    space = {"torch": torch}
+    exec(f"from gan_edu.losses import {name}\n{source}", space)
+    return space["answer"]
+
+
+PACKAGE_D = {
+    "the package's function itself": (losses.discriminator_loss, "is gan_edu.losses.discriminator_loss"),
+    "losses.discriminator_loss": (lambda r, f: losses.discriminator_loss(r, f),
+                                  "calls gan_edu.losses.discriminator_loss"),
+    "halved": (lambda r, f: losses.discriminator_loss(r, f) / 2, "calls gan_edu.losses.discriminator_loss"),
+    "ge.losses": (lambda r, f: ge.losses.discriminator_loss(r, f), "calls gan_edu.losses.discriminator_loss"),
+    "imported by name": (imported_by_name("def answer(r, f):\n    return discriminator_loss(r, f)",
+                                          "discriminator_loss"), "calls gan_edu.losses.discriminator_loss"),
+    "a partial": (functools.partial(losses.discriminator_loss, real_label=1.0), "is gan_edu.losses.discriminator_loss"),
+    "built from generator_loss": (lambda r, f: losses.generator_loss(r) - losses.generator_loss(f, "saturating"),
+                                  "calls gan_edu.losses.generator_loss"),
+}
+
+
+@pytest.mark.parametrize("way", list(PACKAGE_D))
+def test_check_d_loss_rejects_the_package_function(way, capsys):
+    fn, hint = PACKAGE_D[way]
+    assert check_d_loss(fn) is False
+    out = capsys.readouterr().out
+    assert "check_d_loss: not yet. Write it yourself" in out and hint in out, out
+    assert losses.discriminator_loss.__name__ == "discriminator_loss"  # restored, not the recorder
+    assert ge.losses.generator_loss is losses.generator_loss
+
+
+PACKAGE_G = {
+    "the package's function itself": (losses.generator_loss, "non_saturating"),
+    "non-saturating call": (lambda f: losses.generator_loss(f, "non_saturating"), "non_saturating"),
+    "saturating call": (lambda f: losses.generator_loss(f, "saturating"), "saturating"),
+    "a partial": (functools.partial(losses.generator_loss, kind="saturating"), "saturating"),
+    "imported by name": (imported_by_name("def answer(f):\n    return generator_loss(f)", "generator_loss"),
+                         "non_saturating"),
+    "built from discriminator_loss": (lambda f: losses.discriminator_loss(f, f, 1.0, 1.0) / 2, "non_saturating"),
+}
+
+
+@pytest.mark.parametrize("way", list(PACKAGE_G))
+def test_check_g_loss_rejects_the_package_function(way, capsys):
+    original = losses.generator_loss
+    fn, kind = PACKAGE_G[way]
+    assert check_g_loss(fn, kind=kind) is False
+    out = capsys.readouterr().out
+    assert "check_g_loss: not yet. Write it yourself" in out and "gan_edu.losses." in out, out
+    assert losses.generator_loss is original  # restored
+
+
+def test_the_package_is_restored_when_the_students_function_raises(capsys):
+    original = losses.discriminator_loss
+
+    def raises_after_the_call(r, f):
+        losses.discriminator_loss(r, f)
+        raise RuntimeError("boom")
+
+    assert check_d_loss(raises_after_the_call) is False
+    assert "Write it yourself" in capsys.readouterr().out
+    assert losses.discriminator_loss is original
+
+
+@pytest.mark.parametrize("check", [check_d_loss, check_g_loss])
+def test_a_loss_that_warns_leaves_stderr_empty(check, capsys):
+    def warns(*logits):
+        warnings.warn("careful")
+        return d_softplus(*logits) if check is check_d_loss else g_real_label(*logits)
+
+    assert check(warns) is True
+    assert capsys.readouterr().err == ""
 
 
 # ----------------------------------------------------------------------------- one training step

@@ -21,8 +21,7 @@ def v_bce(d_real, d_fake):  # V = -(BCE(D(x), 1) + BCE(D(G(z)), 0))
              + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake)))
 
 
-@pytest.mark.parametrize("fn", [v_log, v_bce, losses.value_function,
-                                lambda r, f: torch.log1p(-f).mean() + torch.log(r).mean()])
+@pytest.mark.parametrize("fn", [v_log, v_bce, lambda r, f: torch.log1p(-f).mean() + torch.log(r).mean()])
 def test_check_value_function_accepts_right_answers(fn, capsys):
     assert check_value_function(fn) is True
     assert "check_value_function: correct." in capsys.readouterr().out
@@ -72,7 +71,7 @@ def d_star(p_data, p_g):
     return p_data / (p_data + p_g)
 
 
-@pytest.mark.parametrize("fn", [d_star, losses.optimal_discriminator, lambda p, q: 1 / (1 + q / p),
+@pytest.mark.parametrize("fn", [d_star, lambda p, q: 1 / (1 + q / p),
                                 lambda p, q: torch.as_tensor(p) / torch.as_tensor(p + q)])
 def test_check_d_star_accepts_right_answers(fn, capsys):
     assert check_d_star(fn) is True
@@ -145,6 +144,78 @@ def test_checkers_leave_the_global_rng_alone():
 def test_exported_from_gan_edu_exercises():
     assert {"check_value_function", "check_d_star"} <= set(exercises.__all__)
     assert exercises.check_d_star is check_d_star
+
+
+# ----------------------------------------------------------------------------- "write it yourself"
+import functools  # noqa: E402
+
+import gan_edu as ge  # noqa: E402
+
+
+def imported_by_name(source: str, name: str):
+    """A student's function defined after ``from gan_edu.losses import <name>`` (its own globals)."""
+    space = {"torch": torch}
+    exec(f"from gan_edu.losses import {name}\n{source}", space)
+    return space["answer"]
+
+
+PACKAGE_V = {
+    "the package's function itself": losses.value_function,
+    "losses.value_function": lambda r, f: losses.value_function(r, f),
+    "ge.losses.value_function": lambda r, f: ge.losses.value_function(r, f),
+    "imported by name": imported_by_name("def answer(r, f):\n    return value_function(r, f)", "value_function"),
+    "a partial": functools.partial(losses.value_function),
+    "inside a larger expression": lambda r, f: 1.0 * losses.value_function(r, f) + 0 * torch.log(r).mean(),
+}
+
+
+@pytest.mark.parametrize("way", list(PACKAGE_V))
+def test_check_value_function_rejects_the_package_function(way, capsys):
+    original = losses.value_function
+    assert check_value_function(PACKAGE_V[way]) is False
+    out = capsys.readouterr().out
+    assert "check_value_function: not yet. Write it yourself" in out and "gan_edu.losses.value_function" in out, out
+    assert losses.value_function is original and ge.losses.value_function is original  # restored
+
+
+PACKAGE_D_STAR = {
+    "the package's function itself": losses.optimal_discriminator,
+    "losses.optimal_discriminator": lambda p, q: losses.optimal_discriminator(p, q),
+    "imported by name": imported_by_name("def answer(p, q):\n    return optimal_discriminator(p, q)",
+                                         "optimal_discriminator"),
+    "a partial": functools.partial(losses.optimal_discriminator),
+    "called, then raises": lambda p, q: losses.optimal_discriminator(p, q) + torch.log(p),
+}
+
+
+@pytest.mark.parametrize("way", list(PACKAGE_D_STAR))
+def test_check_d_star_rejects_the_package_function(way, capsys):
+    original = losses.optimal_discriminator
+    assert check_d_star(PACKAGE_D_STAR[way]) is False
+    out = capsys.readouterr().out
+    assert "check_d_star: not yet. Write it yourself" in out and "gan_edu.losses.optimal_discriminator" in out, out
+    assert losses.optimal_discriminator is original  # restored, even after the student's function raised
+
+
+@pytest.mark.parametrize("check", [check_value_function, check_d_star])
+def test_a_function_that_warns_leaves_stderr_empty(check, capsys):
+    import warnings
+
+    def warns(a, b):
+        warnings.warn("careful")
+        return v_log(a, b) if check is check_value_function else d_star(a, b)
+
+    assert check(warns) is True
+    assert capsys.readouterr().err == ""
+
+
+def test_a_students_own_function_that_prints_is_not_run_twice_visibly(capsys):
+    def chatty(p, q):
+        print("computing")
+        return p / (p + q)
+
+    assert check_d_star(chatty) is True
+    assert capsys.readouterr().out.count("computing") == len(exercises.game._d_star_cases())
 
 
 # ----------------------------------------------------------------------------- predictions
