@@ -130,8 +130,9 @@ LOGITS_AS_PROBS = ("Probabilities vs logits: the inputs are D's *logits* (any re
 SIGMOID_TWICE = ("Probabilities vs logits: you applied torch.sigmoid and then a *_with_logits loss, "
                  "which applies the sigmoid again. Pass the logits straight to "
                  "F.binary_cross_entropy_with_logits.")
-UNSTABLE = ("Right formula, but not numerically stable: for large logits (a confident D: "
-            "|l| of 20 to 100) sigmoid rounds to exactly 0 or 1 in float32 and log gives -inf (or is clamped). Work on "
+UNSTABLE = ("Right formula, but not numerically stable: for a confident D, sigmoid "
+            "rounds to exactly 1 in float32 from a logit of about 17 and to 0 below about -88, and log gives -inf "
+            "(or is clamped). Work on "
             "logits: F.binary_cross_entropy_with_logits, or softplus (see gan_edu.losses).")
 SUM_NOT_MEAN = "Average over the batch (.mean(), BCE's default), do not sum: the loss must not grow with the batch size."
 NOT_SCALAR = "Return one number (a scalar tensor): average the per-sample losses over the batch."
@@ -212,7 +213,7 @@ def _loss_cases(n_inputs: int):
         cases.append([scale * torch.randn(n, 1, generator=g) + shift * (1 if i == 0 else -1)
                       for i in range(n_inputs)])
     cases.append([0.05 + 0.9 * torch.rand(16, 1, generator=g) for _ in range(n_inputs)])
-    # a confident D: logits where sigmoid rounds to exactly 0 or 1 in float32
+    # a confident D: logits where sigmoid rounds to exactly 1 (l >= ~17) or 0 (l <= ~-88) in float32
     extreme = [torch.tensor([[30.0], [-100.0], [25.0], [-2.0]]) for _ in range(n_inputs)]
     if n_inputs == 2:  # D: fakes it believes are real
         extreme[1] = torch.tensor([[30.0], [-30.0], [28.0], [1.0]])
