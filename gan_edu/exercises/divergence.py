@@ -11,17 +11,23 @@ The right answers are ``gan_edu.losses.kl_divergence`` and ``gan_edu.losses.jens
 Each checker runs the student's function on hidden pairs of densities and, when it differs,
 compares it with the classic mistakes (log base, missing cell area, swapped arguments, 0 log 0,
 ...) to say which one was made.
+
+- ``check_divergence_prediction(fn)``: predict, then check. ``fn()`` names, before the notebook
+  computes them, the divergence that notices a dropped mode most and the one that hardly does;
+  the checker measures both on notebook 07's two imperfect generators and compares.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import torch
 
 from .. import losses
 from .common import fail as _fail, ok as _ok, raised
+from .quiz import Question
 
-__all__ = ["check_kl", "check_js", "density_cases"]
+__all__ = ["check_kl", "check_js", "check_divergence_prediction", "density_cases", "prediction_cases", "QUESTIONS"]
 
 RTOL = 1e-6
 LN2, LN10 = math.log(2), math.log(10)
@@ -272,3 +278,154 @@ def check_js(fn) -> bool:
         return result
     return _ok("check_js", f"{len(density_cases())} hidden pairs of densities pass (1D and 2D grids, empty "
                            "cells, a mode one density misses: the JSD stays finite, at most log 2).")
+
+
+# --------------------------------------------------------------------------- predict, then check: a dropped mode
+LIM = 3.0  # the box [-LIM, LIM]² of notebook 07's estimates
+DIVERGENCES = {"kl": "KL(p_data||p_g)", "reverse_kl": "KL(p_g||p_data)", "js": "JSD"}
+ALIASES = {  # written without spaces, "_", "-", "‖" as "||", lower case
+    "kl": ("kl", "forward", "forwardkl", "kl(p_data||p_g)", "kl(pdata||pg)", "kl(p||q)", "kl(data||g)",
+           "kl(p_data||g)", "kl(data||model)", "kl(p||p_g)"),
+    "reverse_kl": ("reversekl", "reverse", "kl(p_g||p_data)", "kl(pg||pdata)", "kl(q||p)", "kl(g||data)",
+                   "kl(g||p_data)", "kl(model||data)", "kl(p_g||p)"),
+    "js": ("js", "jsd", "jensenshannon", "jensenshannondivergence", "jsd(p_data,p_g)", "js(p_data,p_g)"),
+}
+PREDICTION_HINTS = {
+    "swapped": ("You swapped the two KLs. KL(p_data||p_g) averages log(p_data/p_g) over the *data*: where the "
+                "data has a mode and G puts almost nothing, that log ratio is enormous. KL(p_g||p_data) averages "
+                "over *G's samples*: a mode G never visits is never looked at; it only charges the extra mass G "
+                "puts on the modes it keeps, log(8/5) for 5 of 8."),
+    "js_notices": ("The JSD does rate the dropped modes as the worse fault, but only by a factor {js:.2f}: it "
+                   "compares each density with their average m, and p <= 2m makes every log(p/m) at most log 2. "
+                   "KL(p_data||p_g), averaged over the data, has no such bound: {kl:.0f} times."),
+    "js_hardly": ("The JSD rates the dropped modes as the *worse* fault ({js:.2f} times the other): at the "
+                  "dropped modes p_g = 0, m = p_data / 2 and the log ratio log(p_data/m) is log 2. KL(p_g||p_data) is the one "
+                  "that hardly notices: it looks only where G puts samples ({rev:.2f} times the other)."),
+    "kl_hardly": ("KL(p_data||p_g) is the one that notices the dropped modes most: it averages log(p_data/p_g) "
+                  "over the data, and 3/8 of the data sits where G puts almost nothing."),
+    "rev_notices": ("KL(p_g||p_data) averages over *G's samples*, and the 5-mode G puts all its samples on data: "
+                    "it only charges the extra mass on the modes G keeps, log(8/5) = 0.47, while a G that throws "
+                    "samples off the data costs it far more."),
+}
+
+
+def prediction_cases():
+    """(real, {name: fake}) of notebook 07's section 3: 2,500 real samples of the ring (seed 1), a G
+    that draws 5 of the 8 modes perfectly, and a G that draws all 8 but puts 20% of its samples
+    uniformly over the box (the notebook's seeds; private generators)."""
+    from .. import data
+    ring = data.ring()
+    real = data.ring(seed=1)(2500)
+    five = data.GaussianMixture(ring.modes[:5], ring.std, seed=2)(2500)
+    off = torch.cat([data.ring(seed=2)(2000),
+                     torch.rand(500, 2, generator=torch.Generator().manual_seed(3)) * 2 * LIM - LIM])
+    return real, {"drops 3 of 8 modes": five, "20% of samples off the data": off}
+
+
+def _choice(name):
+    """The divergence a student's name means ("kl", "reverse_kl", "js"), or None."""
+    if not isinstance(name, str):
+        return None
+    key = name.lower().replace("‖", "||").replace(" ", "").replace("-", "").replace("𝑝", "p")
+    for canonical, names in ALIASES.items():
+        if key in names or key.replace("_", "") in (n.replace("_", "") for n in names):
+            return canonical
+    return None
+
+
+def _prediction_of(out):
+    """(notices, hardly) as canonical names, or a hint (str)."""
+    if isinstance(out, dict):
+        if set(out) != {"notices", "hardly"}:
+            return f"return a dict with the keys 'notices' and 'hardly', got the keys {sorted(map(str, out))}."
+        out = (out["notices"], out["hardly"])
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return ("return your prediction as {'notices': ..., 'hardly': ...} (or a pair), each one of "
+                "'kl', 'reverse_kl', 'js'" + f"; got {out!r}.")
+    picks = tuple(_choice(x) for x in out)
+    for given, pick in zip(out, picks):
+        if pick is None:
+            return f"{given!r} is not one of the divergences: name each 'kl', 'reverse_kl' or 'js'."
+    if picks[0] == picks[1]:
+        return (f"you named {DIVERGENCES[picks[0]]} for both: one divergence cannot both notice the dropped "
+                "modes most and hardly notice them.")
+    return picks
+
+
+def _measured() -> dict:
+    """The three divergences of both imperfect Gs (``metrics.divergences_on_grid``), and their ratios."""
+    from .. import metrics
+    real, fakes = prediction_cases()
+    est = {name: metrics.divergences_on_grid(real, fake, LIM) for name, fake in fakes.items()}
+    dropped, off = est.values()
+    return {k: (dropped[k], off[k], dropped[k] / off[k]) for k in DIVERGENCES}
+
+
+def _print_measured(measured: dict) -> None:
+    print(f"{'':36s}" + "".join(f"{DIVERGENCES[k]:>17s}" for k in DIVERGENCES))
+    for row, label in enumerate(("G drops 3 of 8 modes", "G puts 20% of samples off the data",
+                                 "ratio: dropped / off the data")):
+        print(f"{label:36s}" + "".join(f"{measured[k][row]:17.3f}" for k in DIVERGENCES))
+
+
+def _prediction_hint(picks, ratios) -> str:
+    notices, hardly = picks
+    values = dict(kl=ratios["kl"], js=ratios["js"], rev=ratios["reverse_kl"])
+    if picks == ("reverse_kl", "kl"):
+        return PREDICTION_HINTS["swapped"]
+    if notices == "js":
+        return PREDICTION_HINTS["js_notices"].format(**values)
+    if hardly == "js":
+        return PREDICTION_HINTS["js_hardly"].format(**values)
+    return PREDICTION_HINTS["kl_hardly" if hardly == "kl" else "rev_notices"]
+
+
+def check_divergence_prediction(fn) -> bool:
+    """Check ``fn() -> {"notices": ..., "hardly": ...}`` (or a pair), each one of ``"kl"``
+    (KL(p_data || p_g)), ``"reverse_kl"`` (KL(p_g || p_data)), ``"js"``: of two imperfect Gs on the
+    ring, one dropping 3 of the 8 modes and one putting 20% of its samples off the data, which
+    divergence rates the dropped modes as by far the worse fault (the largest ratio dropped / off),
+    and which as the lesser (the smallest). After a well-formed prediction, measures both Gs
+    (``prediction_cases``, ``metrics.divergences_on_grid``), prints the three divergences and their
+    ratios, and compares.
+
+    Prints a hint naming the mistake (the two KLs swapped, the JSD for either, one divergence for
+    both, a name that is not a divergence) and returns ``False``, or prints one line and returns
+    ``True``. The global random state is not touched (private generators).
+    """
+    name = "check_divergence_prediction"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(prediction)), got {type(fn).__name__}.")
+    try:
+        picks = _prediction_of(fn())
+    except Exception as err:  # a student's bug: report it, never raise
+        return _fail(name, raised(err))
+    if isinstance(picks, str):
+        return _fail(name, picks)
+    measured = _measured()
+    _print_measured(measured)
+    ratios = {k: v[2] for k, v in measured.items()}
+    if picks != (max(ratios, key=ratios.get), min(ratios, key=ratios.get)):
+        return _fail(name, _prediction_hint(picks, ratios))
+    return _ok(name, f"KL(p_data||p_g) rates the dropped modes {ratios['kl']:.0f} times as bad as the samples off "
+                     f"the data, KL(p_g||p_data) {ratios['reverse_kl']:.2f} times. The first averages over the data, "
+                     "3/8 of which lies where G puts almost nothing; the second over G's samples, all on the data: "
+                     "it charges only the extra mass on the 5 kept modes, log(8/5) = 0.47.")
+
+
+# --------------------------------------------------------------------------- check of understanding (not graded)
+QUESTIONS = [
+    Question("A generator draws 4 of the ring's 8 modes perfectly, a quarter of its samples each, and nothing "
+             "anywhere else. What is KL(p_g || p_data), in nats? (2 decimals)",
+             answer=math.log(2), tolerance=0.01,
+             why="KL(p_g || p_data) averages log(p_g / p_data) over G's samples. Each lies on a kept mode, where "
+                 "p_g is 1/4 of the mixture and p_data 1/8: log((1/4)/(1/8)) = log 2 ≈ 0.69. The 4 missing modes "
+                 "add nothing: G puts no sample there."),
+    Question("A generator's samples all lie far from every mode of the data (the supports do not overlap). "
+             "What is the JSD between p_data and p_g?",
+             answer=1, choices=("0: nothing overlaps, so nothing is compared", "log 2 ≈ 0.69, its largest value",
+                                "infinite, like KL(p_data || p_g)", "it depends on how far away the samples lie"),
+             why="Where only one density is positive, the mixture m is half of it, and each KL to m is log 2: "
+                 "JSD = ½ log 2 + ½ log 2 = log 2, however far apart the supports are. So against the optimal D "
+                 "the game's value, -log 4 + 2 JSD, is the same wherever G's samples lie, as long as they miss the data."),
+]

@@ -1,4 +1,4 @@
-r"""Notebook 06's exercises: two fixes for a failing GAN, written by the student.
+r"""Notebook 06's exercises: two fixes for a failing GAN written by the student, and a recipe of their own.
 
 - ``check_pack(fn)``: ``fn(x, m)`` must pack a batch for PacGAN (Lin et al. 2018): ``m``
   samples side by side in one input, ``(n, d) -> (n // m, m * d)``; ``gan_edu.options.Packing``
@@ -7,20 +7,34 @@ r"""Notebook 06's exercises: two fixes for a failing GAN, written by the student
 - ``check_r1_penalty(fn)``: ``fn(D, real, fake, gamma)`` must return the R1 penalty (Mescheder
   et al. 2018) that D's loss gets, (γ/2) E_x ||∇_x D(x)||² on *real* data, differentiable in
   D's weights; ``gan_edu.options.R1Penalty`` is the package's version.
+- ``check_recipe(fn)``: an open target. ``fn()`` returns settings of the student's choosing (the
+  objective, packing, R1, learning rates, batch size, ...: ``recipe_keys()``); trained with them
+  within a budget (``RECIPE_BUDGET`` D and G steps, batches of at most ``RECIPE_MAX_BATCH``), G
+  must recover at least ``RECIPE_TARGET`` of the ring's 8 modes on each hidden seed.
 
 Each runs the student's function on hidden cases and, when the answer differs, compares it with
-the classic mistakes to say which one was made. Neither touches the global random state.
+the classic mistakes to say which one was made. None touches the global random state.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
+import difflib
+import math
+import random
+import warnings
+
+import numpy as np
 import torch
 from torch import nn
 
 from ..nets import MLPDiscriminator
 from ..options import Packing, R1Penalty
 from .common import close as _close, fail as _fail, ok as _ok, raised
+from .quiz import Question
 
-__all__ = ["check_pack", "check_r1_penalty", "pack_cases", "r1_cases"]
+__all__ = ["check_pack", "check_r1_penalty", "check_recipe", "pack_cases", "r1_cases", "recipe_keys", "QUESTIONS"]
 
 # --------------------------------------------------------------------------- packing
 PACK_HINTS = {
@@ -360,3 +374,233 @@ def check_r1_penalty(fn) -> bool:
             return _fail(name, problem)
     return _ok(name, "3 hidden cases pass (two MLP discriminators, and the Dirac-GAN's D(x) = ψx with the data "
                      "at 0, where R1 is (γ/2)ψ²), and the penalty's gradient reaches D's weights.")
+
+
+
+# --------------------------------------------------------------------------- an open target: your own recipe
+RECIPE_BUDGET = 1000       # optimizer steps (D steps + G steps) per run: 500 rounds of one D step and one G step
+RECIPE_MAX_BATCH = 256     # the largest batch the budget allows
+RECIPE_TARGET = 7          # modes of the ring's 8 to reach, on every hidden seed
+RECIPE_SEEDS = (501, 502)  # the data, the nets and the noise; the notebook's answer was tuned on seeds 0-9
+RECIPE_NETS = dict(G=dict(noise_dim=2, hidden=64, depth=3), D=dict(hidden=64, depth=3))  # fixed: not a setting
+RECIPE_EXTRA = ("batch_size", "rounds", "lr_decay")  # the keys besides GAN's settings (its seed aside)
+NOT_SETTINGS = {
+    ("steps", "iterations", "epochs", "n_steps", "num_steps"):
+        "how long to train is `rounds` (a round: d_steps D steps, then g_steps G steps)",
+    ("G", "D", "hidden", "depth", "generators", "noise_dim", "nets"):
+        "the nets are fixed (G and D: MLPs of 3 hidden layers of 64 units, 2D noise): choose how they train, "
+        "not their shape",
+    ("seed",): "the checker picks the seeds (hidden ones): a recipe must not depend on one",
+}
+RECIPE_HINTS = {
+    "point": ("G's samples all sit at one point (they no longer depend on the noise): steps that large can switch "
+              "G's ReLU units off for good. Lower the learning rates."),
+    "critic": ("A Wasserstein critic must be kept about 1-Lipschitz (section 2): without gp_weight (WGAN-GP uses "
+               "10) nothing bounds its slope."),
+    "ema": ("Your ema = {ema} averages G's weights over about {span:.0f} rounds, {share:.0%} of your {rounds}: the "
+            "samples come from an average of places G passed through on its way. Leave ema out, or make the "
+            "average much shorter than the run."),
+    "decay": ("Without a decay the rates stay high to the end of the run, and G's samples do not settle onto the "
+              "modes (within 3 std, 0.06, of a centre). Let both rates fall over the end of the run, as best "
+              "does: lr_decay=(start, factor, \"linear\") (see recipes.lr_factor)."),
+    "saturating": ("The saturating loss gives G almost no gradient once D rejects its samples (section 3): the "
+                   "non-saturating loss is the usual choice."),
+}
+DIVERGED = ("training diverged on hidden seed {i}: a loss or its gradient became NaN or infinite, and training "
+            "stopped. Lower the learning rates (with plain SGD, far lower), or bound D's slope (r1_weight, gp_weight).")
+
+
+@contextlib.contextmanager
+def _private_run():
+    """Run a block without changing Python's, NumPy's or torch's global random state, on one CPU
+    thread (small nets train fastest and steadiest so on a busy machine; the count is restored)."""
+    py, npy, threads = random.getstate(), np.random.get_state(), torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            torch.set_num_threads(1)
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            random.setstate(py)
+            np.random.set_state(npy)
+
+
+def recipe_keys() -> tuple:
+    """The keys a recipe may hold: ``GAN``'s settings (its seed aside), ``batch_size``, ``rounds``, ``lr_decay``."""
+    from ..settings import Settings
+    return tuple(f.name for f in dataclasses.fields(Settings) if f.name != "seed") + RECIPE_EXTRA
+
+
+def _recipe_key_problem(settings: dict):
+    """A hint for the first key that is not a setting, or None."""
+    known = recipe_keys()
+    for key in settings:
+        if key in known:
+            continue
+        for names, why in NOT_SETTINGS.items():
+            if key in names:
+                return f"{key!r} is not a setting here: {why}."
+        close = difflib.get_close_matches(str(key), known, n=1)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        return f"unknown setting {key!r}.{guess} The settings: {', '.join(known)}."
+    return None
+
+
+def _whole(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _recipe_budget(settings: dict, base_batch: int):
+    """(rounds, batch, steps per round) of ``settings``, or a hint (str): not whole numbers, or over budget."""
+    d, g = settings.get("d_steps", 1), settings.get("g_steps", 1)
+    batch = settings.get("batch_size", base_batch)
+    if not (_whole(d, 0) and _whole(g, 0) and _whole(batch, 1)):
+        return f"d_steps, g_steps and batch_size must be whole numbers, got {d!r}, {g!r} and {batch!r}."
+    per = max(d + g, 1)
+    rounds = settings.get("rounds", RECIPE_BUDGET // per)
+    if not _whole(rounds, 1):
+        return f"rounds must be a whole number of at least 1, got {rounds!r}."
+    if batch > RECIPE_MAX_BATCH:
+        return (f"over budget: batch_size {batch} is above the {RECIPE_MAX_BATCH} allowed (a larger batch costs "
+                "more CPU time per step).")
+    if rounds * per > RECIPE_BUDGET:
+        return (f"over budget: {rounds} rounds of {d} D step(s) and {g} G step(s) are {rounds * per:,} steps; the "
+                f"budget is {RECIPE_BUDGET:,} (e.g. {RECIPE_BUDGET // 2} rounds at 1:1, or {RECIPE_BUDGET // 6} "
+                "at WGAN-GP's 5 critic steps per G step). Leave rounds out to use the whole budget.")
+    return rounds, batch, per
+
+
+def _recipe_of(settings: dict):
+    """The recipe the checker trains (``experiments.recipes``): the plain GAN's (``RECIPES["vanilla"]``)
+    with ``RECIPE_NETS`` and the student's settings; or a hint (str) when a value is refused."""
+    from ..experiments import recipes
+    from ..settings import Settings
+    base = recipes.get_recipe("vanilla", **copy.deepcopy(RECIPE_NETS))
+    budget = _recipe_budget(settings, base["batch_size"])
+    if isinstance(budget, str):
+        return budget
+    rounds, batch, _ = budget
+    gan = {**base["gan"], **{k: v for k, v in settings.items() if k not in RECIPE_EXTRA}}
+    try:
+        Settings(**gan)
+        return recipes.get_recipe(base, gan=gan, steps=rounds, batch_size=batch, lr_decay=settings.get("lr_decay"))
+    except (TypeError, ValueError) as err:
+        return f"a setting is refused: {err}."
+
+
+def _recipe_run(recipe: dict, seed: int):
+    """Train ``recipe`` on the ring with ``seed`` and score it (``recipes.evaluate``), privately;
+    returns (result with ``spread``, the largest std of G's samples, None) or (None, the error)."""
+    from ..experiments import recipes
+    with _private_run(), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            result = recipes.evaluate(recipe, "ring", seed=seed)
+        except Exception as err:  # the student's settings made training fail: report it, never raise
+            return None, err
+        spread = float(result["gan"].sample(500).std(0).max())
+    return dict(result, spread=spread), None
+
+
+def _recipe_advice(settings: dict, result: dict, rounds: int) -> str:
+    """What probably kept a run from the target: the first two hints that apply."""
+    hints, ema = [], settings.get("ema", 0.0)
+    if result["spread"] < 0.01:
+        hints.append(RECIPE_HINTS["point"])
+    if settings.get("loss") == "wasserstein" and not settings.get("gp_weight"):
+        hints.append(RECIPE_HINTS["critic"])
+    span = 1 / (1 - ema) if ema < 1 else math.inf
+    if ema and span > rounds / 10:
+        hints.append(RECIPE_HINTS["ema"].format(ema=ema, span=span, share=min(span / rounds, 1), rounds=rounds))
+    if settings.get("lr_decay") is None:
+        hints.append(RECIPE_HINTS["decay"])
+    if settings.get("loss") == "saturating":
+        hints.append(RECIPE_HINTS["saturating"])
+    hints = [h for h in hints + [_best_differences(settings)] if h]
+    return " ".join(hints[:2]) if hints else "Change one setting at a time and watch the number of modes."
+
+
+def _best_differences(settings: dict) -> str:
+    """How the student's settings differ from ``best``'s optimisation (section 2 of notebook 06); "" if not."""
+    out = []
+    if settings.get("batch_size", 64) < RECIPE_MAX_BATCH:
+        out.append(f"a smaller batch (best: {RECIPE_MAX_BATCH})")
+    if tuple(settings.get("betas", (0.5, 0.999)))[:1] != (0.0,):
+        out.append("Adam's momentum β₁ > 0 (best: β₁ = 0)")
+    if min(settings.get("lr_d", 1e-3), settings.get("lr_g", 1e-3)) < 2e-3:
+        out.append("a lower learning rate (best: 2e-3, before its decay)")
+    if not settings.get("r1_weight"):
+        out.append("no R1 penalty (best: r1_weight=1)")
+    if settings.get("pack", 1) > 1:
+        out.append("packing (D sees pack times fewer inputs per batch)")
+    if not out:
+        return ""
+    return "Your recipe differs from best's (section 2) in: " + "; ".join(out) + ". Change one thing at a time."
+
+
+def check_recipe(fn) -> bool:
+    """Check ``fn() -> settings`` (a dict: ``recipe_keys()``): trained with them on the ring of 8 (the nets
+    ``RECIPE_NETS``; what a recipe leaves out keeps the plain GAN's value, ``recipes.RECIPES["vanilla"]``)
+    within ``RECIPE_BUDGET`` steps of batches of at most ``RECIPE_MAX_BATCH``, G recovers at least
+    ``RECIPE_TARGET`` modes (``metrics.mode_coverage`` of 2,500 samples) on every hidden seed.
+
+    Prints a hint (unknown keys, over budget, a refused value, diverged, and when the target is
+    missed what probably kept it: a collapse to one point, an unbounded critic, an average of G's
+    weights too long for the run, no decay, ...) and returns ``False``, or prints one line and
+    returns ``True``. Trains on one CPU thread (the thread count and the global random state are
+    restored); writes nothing to stderr.
+    """
+    name = "check_recipe"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(my_recipe)), got {type(fn).__name__}.")
+    try:
+        settings = fn()
+    except Exception as err:  # a student's bug: report it, never raise
+        return _fail(name, raised(err))
+    if not isinstance(settings, dict):
+        return _fail(name, f"return a dict of settings (e.g. {{'batch_size': 128}}), got {type(settings).__name__}.")
+    recipe = _recipe_key_problem(settings) or _recipe_of(settings)
+    if isinstance(recipe, str):
+        return _fail(name, recipe)
+    return _recipe_verdict(name, settings, recipe)
+
+
+def _recipe_verdict(name: str, settings: dict, recipe: dict) -> bool:
+    """Train on each hidden seed; the first miss fails."""
+    from ..options import NonFiniteLossError
+    rounds, n = recipe["steps"], len(RECIPE_SEEDS)
+    for i, seed in enumerate(RECIPE_SEEDS, 1):
+        result, err = _recipe_run(recipe, seed)
+        if isinstance(err, NonFiniteLossError):
+            return _fail(name, DIVERGED.format(i=i))
+        if err is not None:
+            return _fail(name, f"training with your settings raised {type(err).__name__} on hidden seed {i}: {err}")
+        if result["modes"] < RECIPE_TARGET:
+            return _fail(name, f"on hidden seed {i} of {n} G recovered {result['modes']} of the ring's 8 modes "
+                               f"({result['hq']:.0%} of its samples high-quality) after {rounds} rounds; the "
+                               f"target is {RECIPE_TARGET} on each. " + _recipe_advice(settings, result, rounds))
+    per = recipe["gan"].get("d_steps", 1) + recipe["gan"].get("g_steps", 1)
+    return _ok(name, f"On both hidden seeds G recovered at least {RECIPE_TARGET} of the ring's 8 modes, within "
+                     f"the budget: {rounds} rounds of batch {recipe['batch_size']}, {rounds * per:,} of the "
+                     f"{RECIPE_BUDGET:,} steps allowed.")
+
+
+# --------------------------------------------------------------------------- check of understanding (not graded)
+QUESTIONS = [
+    Question("A generator draws every sample exactly at the centre of one of the ring's 8 modes, each mode "
+             "equally often. What does notebook 06 report for it?",
+             answer=2, choices=("8/8 modes, 100% HQ: a perfect generator",
+                                "0/8 modes: a point is not a Gaussian, so nothing is high-quality",
+                                "8/8 modes and 100% HQ, above real data's 98.6%, yet the wrong shape: spread 0, "
+                                "recall low, MMD outside the real band",
+                                "8/8 modes, 98.9% HQ, like real data"),
+             why="Modes and HQ only ask whether samples lie within 3 std of a mode, so points on the centres score "
+                 "best of all. The shape scores see that every mode has width 0 instead of the data's std: spread "
+                 "0, the real samples around the centres not covered (low recall), an MMD far from the real band."),
+    Question("D rejects G's samples with D(G(z)) = 0.001 on every one. How many times larger is the gradient "
+             "that reaches G with the non-saturating loss -log D(G(z)) than with the saturating log(1 - D(G(z)))?",
+             answer=999, tolerance=2,
+             why="Both losses reach G through D's logit l at the fake, D = σ(l): d/dl of -log σ(l) is -(1 - D), "
+                 "of log(1 - σ(l)) it is -D; the rest of the chain is the same. The ratio is (1 - D)/D = 0.999/0.001 "
+                 "= 999: section 3 measured the same effect, about 10⁴ at D(G(z)) = 8e-5."),
+]

@@ -9,6 +9,7 @@ from scipy import special
 
 from gan_edu import losses
 from gan_edu.exercises import check_js, check_kl
+from gan_edu.exercises import divergence
 from gan_edu.exercises.divergence import density_cases
 
 
@@ -142,3 +143,66 @@ def test_the_checkers_leave_the_random_state_alone():
     check_kl(kl_masked), check_js(js_from_kl), check_kl(stub)
     assert torch.equal(torch.get_rng_state(), states[0])
     assert np.array_equal(np.random.get_state()[1], states[1]) and random.getstate() == states[2]
+
+
+# ----------------------------------------------------------------------------- predict, then check
+from gan_edu.exercises.divergence import check_divergence_prediction  # noqa: E402
+
+
+@pytest.mark.parametrize("answer", [{"notices": "kl", "hardly": "reverse_kl"}, ("kl", "reverse_kl"),
+                                    {"notices": "KL(p_data‖p_g)", "hardly": "KL(p_g‖p_data)"},
+                                    ["forward", "Reverse KL"], ("KL(p||q)", "KL(q||p)")],
+                         ids=["dict", "pair", "the notebook's names", "words", "p and q"])
+def test_check_divergence_prediction_accepts_the_right_prediction(answer, capsys):
+    assert check_divergence_prediction(lambda: answer) is True
+    out = capsys.readouterr().out
+    assert "check_divergence_prediction: correct." in out and "ratio: dropped / off the data" in out
+
+
+def test_the_measured_ratios_make_one_answer_right():
+    from gan_edu.exercises.divergence import _measured
+    ratios = {k: v[2] for k, v in _measured().items()}
+    assert ratios["kl"] > 10 * ratios["js"] and ratios["js"] > 1 > 2 * ratios["reverse_kl"]
+
+
+WRONG_PREDICTION = {
+    "swapped KLs": (("reverse_kl", "kl"), "You swapped the two KLs"),
+    "JSD notices": (("js", "reverse_kl"), "The JSD does rate the dropped modes as the worse fault"),
+    "JSD hardly": (("kl", "js"), "The JSD rates the dropped modes as the *worse* fault"),
+    "forward KL hardly": (("js", "kl"), "The JSD does rate"),
+    "reverse KL notices": (("reverse_kl", "js"), "The JSD rates the dropped modes as the *worse* fault"),
+    "the same for both": (("kl", "kl"), "for both"),
+    "not a divergence": (("kl", "wasserstein"), "'wasserstein' is not one of the divergences"),
+    "one name only": ("kl", "Return your prediction as"),
+    "other keys": ({"best": "kl", "worst": "js"}, "the keys 'notices' and 'hardly'"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_PREDICTION))
+def test_check_divergence_prediction_names_the_mistake(mistake, capsys):
+    answer, hint = WRONG_PREDICTION[mistake]
+    assert check_divergence_prediction(lambda: answer) is False
+    out = capsys.readouterr().out
+    assert "check_divergence_prediction: not yet" in out and hint in out, out
+
+
+def test_a_prediction_is_committed_before_the_numbers_are_shown(capsys):
+    # a malformed prediction, the stub, or a non-function: no measurement is printed
+    for answer in (lambda: "kl", stub, 3):
+        assert check_divergence_prediction(answer) is False
+        assert "ratio" not in capsys.readouterr().out
+
+
+def test_the_prediction_checker_leaves_the_random_state_alone(capsys):
+    states = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    check_divergence_prediction(lambda: ("kl", "reverse_kl"))
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1]) and random.getstate() == states[2]
+
+
+def test_the_prediction_cases_are_notebook_07s():
+    from gan_edu import data
+    real, fakes = divergence.prediction_cases()
+    assert torch.equal(real, data.ring(seed=1)(2500))
+    five = fakes["drops 3 of 8 modes"]
+    assert torch.cdist(five, data.ring().modes[5:]).min() > 1.0  # nothing near the 3 dropped modes

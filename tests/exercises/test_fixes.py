@@ -179,3 +179,76 @@ def test_the_dirac_case_is_gamma_over_two_psi_squared():
     from gan_edu.exercises.fixes import r1_cases
     D, real, fake, gamma = r1_cases()[-1]
     assert r1_autograd(D, real, fake, gamma).item() == pytest.approx(gamma / 2 * 0.7 ** 2)
+
+
+# ----------------------------------------------------------------------------- an open target: a recipe
+from gan_edu.exercises import fixes  # noqa: E402
+from gan_edu.exercises.fixes import check_recipe  # noqa: E402
+
+# notebook 06's answer, tuned on ring seeds 0-9; the checker's seeds (fixes.RECIPE_SEEDS) are others
+RECIPE = dict(lr_d=5e-3, lr_g=5e-3, betas=(0.0, 0.9), r1_weight=1.0, batch_size=256, lr_decay=(0.4, 0.01, "linear"))
+
+
+def test_check_recipe_accepts_the_notebooks_answer(capsys):
+    assert check_recipe(lambda: dict(RECIPE)) is True
+    out = capsys.readouterr()
+    assert out.out.startswith("check_recipe: correct.") and "1,000 of the 1,000 steps" in out.out
+    assert out.err == ""  # nbgrader scores a test cell with any stderr 0
+
+
+def test_the_hidden_seeds_are_not_the_tuning_seeds():
+    assert not set(fixes.RECIPE_SEEDS) & set(range(10))
+
+
+WRONG_RECIPE = {  # settings, what the hint must say; the first ones are refused before any training
+    "over budget (rounds)": (dict(RECIPE, rounds=600), "Over budget: 600 rounds"),
+    "over budget (d_steps)": (dict(RECIPE, d_steps=5, rounds=200), "1,200 steps; the budget is 1,000"),
+    "over budget (batch)": (dict(RECIPE, batch_size=512), "batch_size 512 is above the 256 allowed"),
+    "a typo": (dict(RECIPE, lr_dd=1e-3), "Did you mean 'lr_d'?"),
+    "steps instead of rounds": (dict(RECIPE, steps=500), "how long to train is `rounds`"),
+    "the nets": (dict(RECIPE, hidden=128), "the nets are fixed"),
+    "the seed": (dict(RECIPE, seed=1), "the checker picks the seeds"),
+    "a refused value": (dict(RECIPE, loss="wgan"), "A setting is refused: unknown loss='wgan'"),
+    "a bad decay": (dict(RECIPE, lr_decay=(0.4, 2.0)), "A setting is refused: lr_decay's factor"),
+    "not whole": (dict(RECIPE, batch_size=128.0), "must be whole numbers"),
+    "diverged": (dict(optimizer="sgd", lr_d=0.5, lr_g=0.5), "Training diverged on hidden seed 1"),
+    "collapsed to a point": (dict(lr_d=0.5, lr_g=0.5), "all sit at one point"),
+    "the plain GAN": ({}, ("Without a decay the rates stay high", "Your recipe differs from best's (section 2) in: "
+                                                            "a smaller batch")),
+    "an average too long": (dict(RECIPE, ema=0.995), "averages G's weights over about 200 rounds"),
+    "an unbounded critic": (dict(RECIPE, loss="wasserstein", r1_weight=0.0), "without gp_weight"),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_RECIPE)
+def test_check_recipe_names_the_mistake(name, capsys):
+    settings, hints = WRONG_RECIPE[name]
+    assert check_recipe(lambda: settings) is False
+    out = capsys.readouterr()
+    assert out.out.startswith("check_recipe: not yet.") and out.out.count("\n") == 1, out.out
+    assert all(hint in out.out for hint in ((hints,) if isinstance(hints, str) else hints)), out.out
+    assert out.err == ""
+
+
+@pytest.mark.parametrize("answer, hint", [(lambda: [("lr_d", 1e-3)], "Return a dict of settings"),
+                                          (lambda: 1 / 0, "ZeroDivisionError"), (stub, "not done yet"),
+                                          (42, "Pass your function itself")])
+def test_check_recipe_refuses_what_is_not_a_recipe_without_raising(answer, hint, capsys):
+    assert check_recipe(answer) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_check_recipe_leaves_the_global_rng_and_the_threads_alone(capsys):
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    check_recipe(lambda: dict(lr_d=0.5, lr_g=0.5, optimizer="sgd"))  # trains until it diverges
+    assert torch.equal(torch.rand(4), expected) and torch.get_num_threads() == threads
+
+
+def test_every_recipe_key_is_known_to_the_checker():
+    from gan_edu.settings import Settings
+    import dataclasses
+    assert set(fixes.recipe_keys()) == {f.name for f in dataclasses.fields(Settings)} - {"seed"} | {
+        "batch_size", "rounds", "lr_decay"}
