@@ -2,13 +2,19 @@ r"""Self-check exercises: a student writes a piece of a GAN, a checker tests it 
 
 One module per notebook's exercises; every checker is importable from here:
 
-- ``game`` (notebook 01): ``check_value_function``, ``check_d_star``;
-- ``bce`` (notebook 02): ``check_d_loss``, ``check_g_loss``;
-- ``mlp`` and ``steps`` (notebook 03): ``check_mlp_nets``; ``check_d_step``, ``check_g_step``, ``check_train_step``;
+- ``game`` (notebook 01): ``check_value_function``, ``check_d_star``; predictions ``game.check_crossings``,
+  ``game.check_far_criterion``;
+- ``bce`` (notebook 02): ``check_d_loss``, ``check_g_loss``; a prediction, ``bce.check_g_gradients``;
+- ``mlp``, ``steps`` and ``loop`` (notebook 03): ``check_mlp_nets``; ``check_d_step``, ``check_g_step``,
+  ``check_train_step``; build and train ``loop.check_train``; find the bug ``loop.check_diagnosis``,
+  ``loop.check_fix``;
 - ``live`` (notebook 04): ``check_strong_d_settings``, ``check_push_ratio``;
-- ``divergence`` (notebook 07): ``check_kl``, ``check_js``;
 - ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``;
-- ``fixes`` (notebook 06): ``check_pack``, ``check_r1_penalty``.
+- ``fixes`` (notebook 06): ``check_pack``, ``check_r1_penalty``; an open target, ``fixes.check_recipe``;
+- ``divergence`` (notebook 07): ``check_kl``, ``check_js``; a prediction,
+  ``divergence.check_divergence_prediction``.
+
+The newer checkers are called by their module's name (``ge.exercises.loop.check_train``).
 
 A checker never raises on a wrong answer: it prints what is wrong, naming the mistake, and
 returns ``False``; on a right answer it prints one line and returns ``True``; on the student
@@ -16,7 +22,7 @@ edition's stub (``raise NotImplementedError``) it says "not done yet" (``common`
 touch the global random state. ``score(passed)`` is a graded test cell's points for nbgrader
 (``common``); ``understanding("01")`` shows a notebook's ungraded check of understanding (``quiz``).
 """
-from . import bce, common, steps
+from . import bce, common, loop, steps
 from .bce import check_d_loss, check_g_loss
 from . import mlp  # notebook 03
 from .mlp import check_mlp_nets  # notebook 03
