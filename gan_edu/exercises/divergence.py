@@ -121,8 +121,7 @@ ZEROS = ("0 log 0: where p = 0 the term p log(p/q) counts as 0 (its limit), but 
          "scipy.special.rel_entr / xlogy.")
 KL_HINTS = {
     "swapped": ("Swapped arguments: KL(p || q) = Σ p log(p/q) dA is weighted by p, the *first* argument; you "
-                "computed KL(q || p). KL is not symmetric: KL(p_data || p_g) sees a dropped mode, KL(p_g || p_data) "
-                "does not."),
+                "computed KL(q || p). KL is not symmetric: the density that weights the sum decides where it looks."),
     "log2": BASE2, "log10": BASE10, "no_area": AREA, "mean": MEAN,
     "negated": ("Wrong sign: KL(p || q) = Σ p log(p/q) dA, the log of p over q; you have log(q/p). A KL "
                 "divergence is never negative."),

@@ -2,7 +2,7 @@ r"""Notebook 06's exercises: two fixes for a failing GAN written by the student,
 
 - ``check_pack(fn)``: ``fn(x, m)`` must pack a batch for PacGAN (Lin et al. 2018): ``m``
   samples side by side in one input, ``(n, d) -> (n // m, m * d)``; ``gan_edu.options.Packing``
-  is the package's version (consecutive samples, ``x.reshape(n // m, m * d)``). Any grouping of
+  is the package's version (consecutive samples). Any grouping of
   the n samples into packs of m whole samples is accepted.
 - ``check_r1_penalty(fn)``: ``fn(D, real, fake, gamma)`` must return the R1 penalty (Mescheder
   et al. 2018) that D's loss gets, (γ/2) E_x ||∇_x D(x)||² on *real* data, differentiable in
@@ -47,19 +47,19 @@ PACK_HINTS = {
                "(x[0], x[1], ... side by side): D can only spot a generator that repeats itself if the pack "
                "shows it several of its samples."),
     "interleaved": ("Each pack holds the right samples, but their coordinates are interleaved (x₁ of every "
-                    "sample, then x₂, ...). Concatenate whole samples: [sample 1's d features, sample 2's d "
-                    "features, ...], as x.reshape(n // m, m * d) or torch.cat does (gan_edu.options.Packing)."),
+                    "sample, then x₂, ...). A pack is whole samples one after the other: [sample 1's d features, "
+                    "sample 2's d features, ...]."),
     "mixed": ("A pack must hold whole samples: yours mixes coordinates of different samples (did you reshape "
-              "x.T, or the wrong axis?). Row j of the result is samples j*m, ..., j*m + m - 1 side by side: "
-              "x.reshape(n // m, m * d)."),
+              "x.T, or along the wrong axis?). Each row must hold m whole samples side by side, each sample "
+              "used once."),
     "rows": ("Packs are the rows: the result has n // m rows (one per pack) of m * d numbers; yours is "
              "the other way round (a transpose, or reshape(m, -1))."),
 }
 NO_GRAPH_PACK = ("the packed batch is not connected to x by autograd (a .detach(), .numpy(), torch.tensor(...) "
                  "or .data inside): in G's step the fakes are packed before D sees them, and G's gradient "
                  "must flow back through the packing.")
-VIEW_HINT = (" -- .view needs memory laid out in that order; a batch can arrive non-contiguous (here x is a "
-             "transposed tensor). Use x.reshape(n // m, m * d), which copies only when it must.")
+VIEW_HINT = (" -- .view needs memory laid out in that order, and a batch can arrive non-contiguous (here x is a "
+             "transposed tensor): .view never copies; use reshape, which copies only when it must.")
 
 
 def pack_cases():
@@ -127,8 +127,8 @@ def _pack_value_problem(out, x, m):
     for mistake, value in _pack_candidates(x, m).items():
         if _close(out.detach(), value):
             return PACK_HINTS[mistake.split("_")[0]], ""
-    return ("the packs are not m whole samples side by side: row j of the result should be samples "
-            "j*m, ..., j*m + m - 1 concatenated, x.reshape(n // m, m * d)."), ""
+    return ("the packs are not m whole samples side by side: each row must hold m whole samples side by side, "
+            "each sample used once."), ""
 
 
 def _pack_grad_problem(out, x_leaf):
@@ -188,22 +188,22 @@ def check_pack(fn) -> bool:
 
 # --------------------------------------------------------------------------- the R1 penalty
 NO_CREATE_GRAPH = ("Right value, but the penalty is not differentiable in D's weights, so adding it to D's loss "
-                   "would change nothing: pass create_graph=True to torch.autograd.grad(D(x).sum(), x, ...), "
-                   "so that the gradient ∇_x D(x) is itself part of the graph.")
+                   "would change nothing: the gradient ∇_x D(x) must itself be part of the graph, and "
+                   "torch.autograd.grad builds that graph only when asked to (see its arguments).")
 USED_BACKWARD = ("You called .backward() inside the penalty: that fills D's .grad with the gradient of D(x) "
                  "(a stray gradient the next optimizer step would apply), and x.grad is not part of any graph. "
-                 "Use torch.autograd.grad(D(x).sum(), x, create_graph=True).")
+                 "torch.autograd.grad returns the gradient instead, without touching any .grad.")
 R1_HINTS = {
     "weights": ("You took the gradient with respect to D's *weights*. R1 penalises D's slope in data space: "
-                "the gradient with respect to the input x, torch.autograd.grad(D(x).sum(), x, create_graph=True)."),
+                "the gradient of D's output with respect to its input x."),
     "weights_mean": ("You took the gradient with respect to D's *weights*. R1 penalises D's slope in data space: "
-                     "the gradient with respect to the input x, torch.autograd.grad(D(x).sum(), x, create_graph=True)."),
+                     "the gradient of D's output with respect to its input x."),
     "not_squared": ("Missing square: R1 is the *squared* norm ||∇_x D(x)||², the sum of the squared "
                     "gradient entries of each sample, not the norm itself."),
     "sum_batch": ("Average over the batch, do not sum: (γ/2) times the *mean* over the samples of "
                   "||∇_x D(x)||², so the penalty does not grow with the batch size."),
-    "mean_all": ("You averaged over the features too (.pow(2).mean()): the squared norm sums over each "
-                 "sample's features, then the penalty averages over the batch: grad.pow(2).sum(1).mean()."),
+    "mean_all": ("You averaged over the features too: the squared norm sums over each sample's features, then "
+                 "the penalty averages over the batch."),
     "no_gamma_half": "Missing the factor γ/2: R1 is (γ/2) E||∇_x D(x)||².",
     "no_half": "Missing the 1/2: R1 is (γ/2) E||∇_x D(x)||², you have γ E||∇_x D(x)||².",
     "half_no_gamma": "Missing γ: R1 is (γ/2) E||∇_x D(x)||², you have (1/2) E||∇_x D(x)||².",
@@ -214,15 +214,16 @@ R1_HINTS = {
     "one_centred": ("This is WGAN-GP's form (||∇ D|| - 1)², which pushes the slope towards 1. R1 is "
                     "zero-centred: (γ/2) E||∇_x D(x)||², which pushes it towards 0 at the data."),
     "mean_out": ("You took the gradient of D(x).mean(): that divides each sample's gradient by the batch size. "
-                 "Take the gradient of D(x).sum() (each D(x_i) depends on x_i alone, so that gives every "
-                 "sample its own gradient)."),
+                 "Each D(x_i) depends on x_i alone, so the gradient of the outputs' *sum* gives every sample its "
+                 "own gradient, undivided."),
     "sigmoid": ("You took the gradient of the probability sigmoid(D(x)). R1 uses D's raw output, the logit "
-                "D(x) (what the BCE loss is computed from, gan_edu.losses.r1_penalty)."),
+                "D(x) (what the BCE loss is computed from)."),
 }
-R1_REQUIRES_GRAD = (" -- x must require grad *before* D(x) is computed: x = real.detach().requires_grad_(True), "
-                    "then out = D(x), then torch.autograd.grad(out.sum(), x, create_graph=True).")
-R1_SCALAR = (" -- autograd.grad of D(x), a vector, needs grad_outputs=torch.ones_like(out); or take the "
-             "gradient of out.sum(), which gives each sample its own gradient.")
+R1_REQUIRES_GRAD = (" -- x must require grad *before* D(x) is computed: autograd only records operations on "
+                    "tensors that require grad, and the real batch does not. Differentiate with respect to a "
+                    "detached copy of it that requires grad, and apply D to that copy.")
+R1_SCALAR = (" -- autograd.grad of D(x), a vector, needs grad_outputs (the weight of each output); or "
+             "differentiate one number whose gradient still gives each sample its own gradient.")
 
 
 class _Slope(nn.Module):
@@ -333,7 +334,7 @@ def _r1_grad_problem(out, D, want):
         a = torch.zeros_like(params[0]) if a is None and b is None else a
         if a is None or (b is not None and not _close(a, b)):
             return ("the value is right, but its gradient with respect to D's weights is not: keep the "
-                    "whole computation in the graph (create_graph=True, no .detach() or .item()).")
+                    "whole computation in the graph (the gradient built as part of it, no .detach() or .item()).")
     return None
 
 

@@ -46,7 +46,7 @@ WRONG_PACK = {
     "packs as columns": (lambda x, m: x.reshape(x.shape[0] // m, -1).t(), "Packs are the rows"),
     "hard-coded d = 2": (lambda x, m: x.reshape(-1, 2 * m), "Do not hard-code the data's dimension d = 2"),
     "ignored m": (lambda x, m: x.reshape(-1, 2 * x.shape[1]), "Use the argument m"),
-    "view on a non-contiguous batch": (lambda x, m: x.view(x.shape[0] // m, m * x.shape[1]), "Use x.reshape"),
+    "view on a non-contiguous batch": (lambda x, m: x.view(x.shape[0] // m, m * x.shape[1]), "use reshape"),
     "detached": (lambda x, m: pack_reshape(x, m).detach(), "not connected to x by autograd"),
     "through numpy": (lambda x, m: torch.tensor(pack_reshape(x, m).numpy()), "not connected to x by autograd"),
     "returns numpy": (lambda x, m: pack_reshape(x.detach(), m).numpy(), "Return a torch tensor"),
@@ -104,7 +104,7 @@ def r1_weights(D, real, fake, gamma):
 
 WRONG_R1 = {
     "no create_graph=True": (lambda D, r, f, g: g / 2 * _grad_x(D, r, create_graph=False).pow(2).sum(1).mean(),
-                             "pass create_graph=True"),
+                             "must itself be part of the graph"),
     ".backward() inside": (r1_backward, "You called .backward() inside the penalty"),
     "gradient w.r.t. the weights": (r1_weights, "with respect to D's *weights*"),
     "missing square": (lambda D, r, f, g: g / 2 * _grad_x(D, r).norm(dim=1).mean(), "Missing square"),
@@ -133,6 +133,18 @@ def test_check_r1_penalty_names_the_mistake(name, capsys):
     assert check_r1_penalty(fn) is False
     out = capsys.readouterr().out
     assert out.startswith("check_r1_penalty: not yet.") and hint in out, out
+
+
+def test_no_hint_prints_the_answers_code(capsys):
+    # hints name the mistake and the idea; the solution's lines never appear in a verdict
+    for fn, _ in list(WRONG_PACK.values()) + [(lambda x, m: x[torch.randperm(len(x))].reshape(-1, m * x.shape[1]) * 2, "")]:
+        check_pack(fn)
+    for fn, _ in WRONG_R1.values():
+        check_r1_penalty(fn)
+    out = capsys.readouterr().out
+    for code in ("reshape(n // m", "autograd.grad(D(x)", "autograd.grad(out", "requires_grad_(True)",
+                 "create_graph=True", "pow(2).sum(", "R1Penalty", "options.Packing", "losses.r1_penalty"):
+        assert code not in out, code
 
 
 # ----------------------------------------------------------------------------- both
