@@ -8,6 +8,9 @@ r"""Notebook 04's exercises: predictions about a live experiment, confirmed by r
   tensor of probabilities), the ratio |arrow of the non-saturating loss| / |arrow of the
   saturating loss|, the arrows being the live view's -dL_G/dx (``LiveTrainer.generator_arrows``).
   Checked on hidden values, then confirmed on a live trainer whose D rejects the fakes.
+- ``check_who_wins(fn)`` (predict, then check): ``fn()`` commits, for each (G's loss, optimizer)
+  of ``RESTARTS``, who wins once G trains again from a D trained alone: "D" (G stays stuck) or
+  "G" (G escapes). The checker runs the four restarts (small nets) and compares.
 
 The experiments run headless (``LiveTrainer.run``), on the CPU, from fixed seeds, with the
 global random state (Python's, NumPy's, torch's) saved and restored around them.
@@ -16,15 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
+import os
 import random
+import tempfile
 
 import numpy as np
 import torch
 
 from .common import fail as _fail, ok as _ok, raised
+from .quiz import Question
 
-__all__ = ["check_strong_d_settings", "check_push_ratio", "ROUNDS", "REJECT"]
+__all__ = ["check_strong_d_settings", "check_push_ratio", "check_who_wins", "ROUNDS", "REJECT", "RESTARTS",
+           "QUESTIONS"]
 
 ROUNDS = 150        # rounds of the checkers' experiments
 REJECT = 0.05       # "D rejects the fakes": mean D(G(z)) below this
@@ -44,6 +52,18 @@ def private_rng():
             np.random.set_state(npy)
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Run a block on one CPU thread (the checkers' nets are tiny: on a busy machine a second thread
+    makes them several times slower), then restore torch's thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _trainer(settings: dict, rounds: int):
     """A LiveTrainer from ``settings`` on small nets, trained ``rounds`` rounds headless;
     returns (trainer, G's weights before, after). Raises what LiveTrainer raises."""
@@ -52,7 +72,8 @@ def _trainer(settings: dict, rounds: int):
     trainer = LiveTrainer(settings={**settings, **SMALL})
     try:
         before = [p.detach().clone() for p in trainer.gan.G.parameters()]
-        trainer.run(rounds)
+        with one_thread():
+            trainer.run(rounds)
         after = [p.detach().clone() for p in trainer.gan.G.parameters()]
     finally:
         trainer.close()
@@ -262,3 +283,150 @@ def check_push_ratio(fn) -> bool:
     return _ok(name, f"(1 - D)/D on {len(HIDDEN_D)} hidden values, and the live experiment agrees: where D rejects "
                      f"the fakes, the non-saturating arrows are {how} longer than the saturating ones, each by "
                      "your predicted ratio.")
+
+
+# --------------------------------------------------------------------------- predict, then check: who wins?
+RESTARTS = (("saturating", "adam"), ("saturating", "sgd"), ("non_saturating", "adam"), ("non_saturating", "sgd"))
+RESTART_LR = {"adam": 1e-3, "sgd": 0.02}  # both players' learning rate once G restarts (SGD: no momentum)
+ALONE = 300                               # rounds of D alone (G frozen) before G restarts
+RESTART_ROUNDS = 150                      # rounds after G restarts
+LAST = 50                                 # who wins: mean D(G(z)) over the last LAST rounds
+STUCK, ESCAPED = 0.01, 0.1                # below STUCK: D wins ("D"); above ESCAPED: G escapes ("G")
+PLAYERS = {"d": "D", "discriminator": "D", "g": "G", "generator": "G"}
+WHO_WINS_HINTS = {
+    ("saturating", "adam", "D"): ("saturating loss, Adam: G escapes. Its gradient is over a thousand times smaller "
+                                  "than the non-saturating one here, but Adam divides each step by a running "
+                                  "estimate of the gradient's size, so G's steps stay about lr long."),
+    ("saturating", "sgd", "G"): ("saturating loss, SGD: D still wins. SGD's step is lr x gradient, and where D "
+                                 "rejects the fakes the saturating gradient is D/(1 - D) times the non-saturating "
+                                 "one (your push_ratio, upside down): about 1/1000 here, too small to move G."),
+    ("non_saturating", "adam", "D"): ("non-saturating loss, Adam: G escapes. -log D(G(z)) pushes hardest where D "
+                                      "rejects the fakes (its factor 1 - D is about 1), and Adam's steps are about "
+                                      "lr long anyway."),
+    ("non_saturating", "sgd", "D"): ("non-saturating loss, SGD: G escapes. Even with steps of lr x gradient: "
+                                     "-log D(G(z)) keeps a full-size gradient where D rejects the fakes (factor "
+                                     "1 - D, about 1), which is why GANs use it."),
+}
+
+
+def _pair_of(key):
+    """A prediction's key as (loss, optimizer), or None: a tuple, or text like "saturating, adam"."""
+    import re
+
+    parts = key if isinstance(key, (tuple, list)) else re.split(r"[\s,/|+;:]+", key.strip()) if isinstance(key, str) else ()
+    parts = [str(p).strip().lower().replace("-", "_").replace(" ", "_") for p in parts if str(p).strip()]
+    return tuple(parts) if tuple(parts) in RESTARTS else None
+
+
+def _predictions_of(out):
+    """The student's predictions as {(loss, optimizer): "D" or "G"}, or a hint (str)."""
+    template = "{(\"saturating\", \"adam\"): \"D\" or \"G\", ...}"
+    if not isinstance(out, dict):
+        return f"return a dict with one answer per (G's loss, optimizer) pair, {template}; got {type(out).__name__}."
+    got = {}
+    for key, value in out.items():
+        pair = _pair_of(key)
+        if pair is None:
+            return (f"{key!r} is not one of the four pairs: use the keys {', '.join(map(str, RESTARTS))} "
+                    "(G's loss, then the optimizer).")
+        player = PLAYERS.get(str(value).strip().lower())
+        if player is None:
+            return (f"answer \"D\" (D still rejects the fakes: G stays stuck) or \"G\" (G escapes) for {pair}, "
+                    f"not {value!r}.")
+        got[pair] = player
+    missing = [pair for pair in RESTARTS if pair not in got]
+    if missing:
+        return f"commit an answer for every pair: {', '.join(map(str, missing))} missing."
+    return got
+
+
+def _strong_d(folder) -> str:
+    """D alone ``ALONE`` rounds on the ring (small nets, seed 0), saved as a session in ``folder``."""
+    from ..live.trainer import LiveTrainer
+
+    trainer = LiveTrainer(settings={"data": "ring", "seed": 0, "g_steps": 0, **SMALL})
+    try:
+        trainer.run(ALONE, metrics_every=ALONE)
+        return str(trainer.save(os.path.join(folder, "strong_d.pt")))
+    finally:
+        trainer.close()
+
+
+def _restart_outcome(session: str, loss: str, optimizer: str) -> tuple[str | None, float]:
+    """G restarts from the saved strong D with ``loss`` under ``optimizer`` for RESTART_ROUNDS rounds.
+    Returns (who wins: "D", "G" or None when undecided, mean D(G(z)) over the last LAST rounds)."""
+    from ..live.trainer import LiveTrainer
+
+    trainer = LiveTrainer.load(session)
+    try:
+        lr = RESTART_LR[optimizer]
+        trainer.set(g_steps=1, loss=loss, optimizer=optimizer, lr_d=lr, lr_g=lr)
+        d_fake = trainer.run(RESTART_ROUNDS, metrics_every=RESTART_ROUNDS)["d_fake"][-LAST:]
+    finally:
+        trainer.close()
+    mean = sum(d_fake) / len(d_fake)
+    return ("D" if mean < STUCK else "G" if mean > ESCAPED else None), mean
+
+
+@functools.lru_cache(maxsize=1)
+def restart_outcomes() -> dict:
+    """{(loss, optimizer): (who wins, mean D(G(z)) over the last LAST rounds)} for ``RESTARTS``, all
+    from one D trained alone; the global random state and thread count untouched. The runs are
+    seeded, so their outcome is computed once per session (a second check answers at once)."""
+    with private_rng(), one_thread(), tempfile.TemporaryDirectory() as folder:
+        session = _strong_d(folder)
+        return {pair: _restart_outcome(session, *pair) for pair in RESTARTS}
+
+
+def check_who_wins(fn) -> bool:
+    """Check ``fn() -> {(loss, optimizer): "D" or "G"}``: for each pair of ``RESTARTS``, who wins
+    the ``RESTART_ROUNDS`` rounds after G restarts from a D trained alone ``ALONE`` rounds on the
+    ring (mean D(G(z)) over the last ``LAST`` rounds below ``STUCK``: "D"; above ``ESCAPED``: "G").
+    Runs the four restarts (small nets, the global random state untouched) and compares.
+
+    Prints, for each wrong answer, why the run went the other way (Adam's steps of about lr, SGD's
+    of lr x gradient, the saturating loss's factor D, the non-saturating one's 1 - D), and returns
+    ``False``; or prints one line and returns ``True``.
+    """
+    name = "check_who_wins"
+    if not callable(fn):
+        return _fail(name, f"pass your function itself (e.g. {name}(my_prediction)), got {type(fn).__name__}.")
+    try:
+        predicted = _predictions_of(fn())
+    except Exception as err:  # a student's bug: report it, never raise
+        return _fail(name, raised(err))
+    if isinstance(predicted, str):
+        return _fail(name, predicted)
+    runs = restart_outcomes()
+    wrong = []
+    for pair, (winner, mean) in runs.items():
+        if winner is None or predicted[pair] == winner:
+            continue  # an undecided run accepts either answer
+        hint = WHO_WINS_HINTS.get((*pair, predicted[pair]))
+        wrong.append(hint if hint and winner != predicted[pair] else
+                     f"{pair[0]} loss, {pair[1]}: the run says {winner} (mean D(G(z)) {mean:.2g} over the last {LAST} rounds).")
+    if wrong:
+        return _fail(name, f"{len(RESTARTS) - len(wrong)} of {len(RESTARTS)} right. " + " ".join(wrong))
+    return _ok(name, "The four runs agree with you: G escapes in three of them; only the saturating loss under plain "
+                     "SGD leaves G stuck (SGD steps by lr x gradient, Adam by about lr).")
+
+
+# --------------------------------------------------------------------------- check of understanding
+QUESTIONS = [
+    Question("On the ring of 8, G spreads 2,500 samples evenly over all 8 modes, but 99% of them lie 5 standard "
+             "deviations from their mode. How many modes does <code>mode_coverage</code> count as recovered?",
+             answer=0,
+             why=("A mode is recovered with at least 20 high-quality samples (within 3 standard deviations). Each mode "
+                  "gets about 312 samples, of which 1% (about 3) are of high quality: no mode is recovered, although "
+                  "G is near every one. Coverage needs both diversity and quality."),
+             tolerance=0),
+    Question("Where D is fooled, D(G(z)) = 0.99 on a fake, which loss gives G the longer arrow there?",
+             answer=1,
+             choices=("the non-saturating loss, about 99 times longer",
+                      "the saturating loss, about 99 times longer",
+                      "neither: the two arrows are equally long",
+                      "neither: a fooled D gives G no gradient at all"),
+             why=("|non-saturating| / |saturating| = (1 - D)/D = 0.01/0.99, about 1/99. The non-saturating loss pushes "
+                  "hardest where D rejects the fakes, the saturating one where G already fools D."),
+             ),
+]

@@ -1,10 +1,10 @@
-"""gan_edu.exercises.dcgan: notebook 05's DCGAN blocks, right and wrong."""
+"""gan_edu.exercises.dcgan: notebook 05's DCGAN blocks and its open target, right and wrong."""
 import pytest
 import torch
 from torch import nn
 
 from gan_edu.exercises import check_down_block, check_up_block
-from gan_edu.exercises.dcgan import DOWN, UP
+from gan_edu.exercises.dcgan import DOWN, UP, check_recipe
 
 
 def up(i, o):
@@ -100,3 +100,95 @@ def test_the_checkers_leave_the_global_rng_alone():
     check_up_block(up)
     check_down_block(down)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+# ----------------------------------------------------------------------------- an open target: good digits on a budget
+REFERENCE = {"lr_d": 2e-3, "lr_g": 2e-3, "ema": 0.95, "rounds": 300, "batch_size": 128}
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setenv("GAN_EDU_FAST", "1")  # a fifth of the rounds, the loose target: a few seconds each
+
+
+def test_the_reference_recipe_passes_in_fast_mode(fast, capsys):
+    assert check_recipe(lambda: REFERENCE) is True
+    assert "check_recipe: correct" in said(capsys)
+
+
+WRONG_RECIPES = {  # caught before any training
+    "too many rounds": ({**REFERENCE, "rounds": 600}, "over budget: 600 rounds"),
+    "two D steps a round": ({**REFERENCE, "d_steps": 2}, "= 600 D updates"),
+    "batches too large": ({**REFERENCE, "batch_size": 512}, "batches of at most 128"),
+    "the seed": ({**REFERENCE, "seed": 3}, "trains from its own seed"),
+    "one lr for both": ({"lr": 2e-3, "rounds": 300}, "use lr_d and lr_g"),
+    "steps, not rounds": ({"lr_d": 2e-3, "lr_g": 2e-3, "steps": 300}, "use rounds"),
+    "a typo": ({"lr_D": 2e-3}, "Did you mean 'lr_d'?"),
+    "a refused value": ({**REFERENCE, "lr_g": -1}, "refused by ge.GAN: lr_g"),
+    "half a round": ({**REFERENCE, "rounds": 12.5}, "whole number of rounds"),
+    "a batch of one": ({**REFERENCE, "batch_size": 1}, "batch norm needs two images"),
+    "not a dict": ([("lr_d", 2e-3)], "Return a dict"),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_RECIPES)
+def test_wrong_recipes_are_named_before_training(name, capsys):
+    recipe, hint = WRONG_RECIPES[name]
+    assert check_recipe(lambda: recipe) is False
+    out = said(capsys)
+    assert "check_recipe: not yet" in out and hint.lower() in out.lower(), out
+
+
+TRAINED_WRONG = {  # trained (fast mode), then missing the target: the hint names why
+    "a learning rate that diverges": ({"lr_d": 1.0, "lr_g": 1.0}, "overshoot"),
+    "learning rates too small": ({"lr_d": 1e-5, "lr_g": 1e-5}, "learn slowly"),
+    "the budget unused": ({**REFERENCE, "rounds": 20}, "You trained 20 rounds; the budget allows 300"),
+}
+
+
+@pytest.mark.parametrize("name", TRAINED_WRONG)
+def test_recipes_that_miss_the_target_get_a_hint(name, fast, capsys):
+    recipe, hint = TRAINED_WRONG[name]
+    assert check_recipe(lambda: recipe) is False
+    out = said(capsys)
+    assert "check_recipe: not yet" in out and "times the floor; the target is at most" in out and hint in out, out
+
+
+@pytest.mark.parametrize("settings, hint", [({"lr_d": 2e-3, "lr_g": 2e-3}, "an average of G's weights"),
+                                            ({"lr_d": 2e-3, "lr_g": 2e-3, "optimizer": "sgd"}, "Plain SGD"),
+                                            ({"lr_d": 2e-3}, "lr_g 0.0002"),
+                                            ({"lr_d": 2e-3, "lr_g": 2e-3, "ema": 0.9}, "one thing at a time")])
+def test_the_hint_for_a_miss_follows_the_settings(settings, hint):
+    from gan_edu.exercises.dcgan import _missed_hint
+
+    assert hint in _missed_hint(300, settings, 16.9, 10.0)
+
+
+def test_a_diverged_training_is_reported_not_raised(monkeypatch, capsys):
+    from gan_edu.exercises import dcgan
+
+    monkeypatch.setattr(dcgan, "train_recipe", lambda *args, **kw: (None, float("inf"), 41))
+    assert check_recipe(lambda: REFERENCE) is False
+    assert "diverged: a non-finite loss at round 42" in said(capsys)
+
+
+def test_check_recipe_leaves_the_random_state_and_threads_alone(fast):
+    state, threads = torch.random.get_rng_state(), torch.get_num_threads()
+    check_recipe(lambda: {**REFERENCE, "rounds": 10})
+    assert torch.equal(state, torch.random.get_rng_state()) and torch.get_num_threads() == threads
+
+
+def test_the_recipe_stub_and_a_non_callable(capsys):
+    def stub():
+        raise NotImplementedError
+
+    assert check_recipe(stub) is False and "not done yet" in said(capsys)
+    assert check_recipe(REFERENCE) is False and "Pass your function itself" in said(capsys)
+
+
+def test_the_questions_are_judged():
+    from gan_edu.exercises.dcgan import QUESTIONS
+    from gan_edu.exercises.quiz import judge
+
+    assert judge(QUESTIONS[0], 3)[0] and not judge(QUESTIONS[0], 3.5)[0]
+    assert judge(QUESTIONS[1], 1)[0] and not judge(QUESTIONS[1], 0)[0]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gan_edu.exercises import check_push_ratio, check_strong_d_settings
-from gan_edu.exercises.live import private_rng
+from gan_edu.exercises.live import ESCAPED, QUESTIONS, STUCK, check_who_wins, private_rng, restart_outcomes
 
 
 def stub(*args):
@@ -86,13 +86,13 @@ def test_check_push_ratio_names_the_mistake(mistake, capsys):
 
 
 # ----------------------------------------------------------------------------- stub, non-callables, RNG
-@pytest.mark.parametrize("check", [check_strong_d_settings, check_push_ratio])
+@pytest.mark.parametrize("check", [check_strong_d_settings, check_push_ratio, check_who_wins])
 def test_the_stub_is_not_done_yet(check, capsys):
     assert check(stub) is False
     assert "not done yet" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", [check_strong_d_settings, check_push_ratio])
+@pytest.mark.parametrize("check", [check_strong_d_settings, check_push_ratio, check_who_wins])
 def test_a_non_callable_is_refused(check, capsys):
     assert check({"g_steps": 0}) is False
     assert "Pass your function itself" in capsys.readouterr().out
@@ -119,3 +119,67 @@ def test_private_rng_restores_the_state_after_an_error():
         random.random(), np.random.rand(), torch.rand(1)
         1 / 0
     assert same(before, rng_states())
+
+
+# ----------------------------------------------------------------------------- predict, then check: who wins?
+RIGHT = {("saturating", "adam"): "G", ("saturating", "sgd"): "D", ("non_saturating", "adam"): "G",
+         ("non_saturating", "sgd"): "G"}
+
+
+@pytest.mark.parametrize("fn", [lambda: RIGHT,
+                                lambda: {f"{loss}, {opt}": who.lower() for (loss, opt), who in RIGHT.items()},
+                                lambda: {(loss.replace("_", "-"), opt): {"G": "generator", "D": "Discriminator"}[who]
+                                         for (loss, opt), who in RIGHT.items()}],
+                         ids=["tuples", "text keys, lower case", "words, a hyphen"])
+def test_check_who_wins_accepts_right_answers(fn, capsys):
+    assert check_who_wins(fn) is True
+    out = capsys.readouterr().out
+    assert "check_who_wins: correct" in out and "only the saturating loss under plain SGD" in out, out
+
+
+def flipped(*pairs):
+    return lambda: {pair: ({"D": "G", "G": "D"}[who] if pair in pairs else who) for pair, who in RIGHT.items()}
+
+
+WRONG_WINNERS = {
+    "Adam stalls on the saturating loss": (flipped(("saturating", "adam")), "but Adam divides each step"),
+    "SGD escapes the saturating loss": (flipped(("saturating", "sgd")), "SGD's step is lr x gradient"),
+    "Adam stalls on the non-saturating loss": (flipped(("non_saturating", "adam")), "pushes hardest where D rejects"),
+    "SGD stalls on the non-saturating loss": (flipped(("non_saturating", "sgd")), "which is why GANs use it"),
+    "the strong D always wins": (lambda: dict.fromkeys(RIGHT, "D"), "1 of 4 right"),
+    "a pair missing": (lambda: {k: v for k, v in RIGHT.items() if k[1] == "adam"}, "('saturating', 'sgd')"),
+    "an unknown pair": (lambda: {**RIGHT, ("wasserstein", "adam"): "G"}, "is not one of the four pairs"),
+    "neither player": (lambda: {**RIGHT, ("saturating", "adam"): "tie"}, "Answer \"D\""),
+    "one answer for all": (lambda: "G", "Return a dict"),
+    "raises": (lambda: RIGHT["saturating"], "raised KeyError"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_WINNERS))
+def test_check_who_wins_names_the_mistake(mistake, capsys):
+    fn, hint = WRONG_WINNERS[mistake]
+    assert check_who_wins(fn) is False
+    out = capsys.readouterr().out
+    assert "check_who_wins: not yet" in out and hint in out, out
+
+
+def test_the_restarts_go_as_the_notebook_says():
+    # the four outcomes the notebook's text explains: only the saturating loss under SGD leaves G stuck,
+    # and each by a wide margin from the thresholds
+    runs = restart_outcomes()
+    assert {pair: who for pair, (who, _) in runs.items()} == RIGHT
+    assert runs["saturating", "sgd"][1] < STUCK / 3 and min(m for p, (w, m) in runs.items() if w == "G") > ESCAPED * 2
+
+
+def test_check_who_wins_leaves_the_random_state_and_threads_alone():
+    restart_outcomes.cache_clear()
+    before, threads = rng_states(), torch.get_num_threads()
+    check_who_wins(lambda: RIGHT)
+    assert same(before, rng_states()) and torch.get_num_threads() == threads
+
+
+def test_the_questions_are_judged():
+    from gan_edu.exercises.quiz import judge
+
+    assert judge(QUESTIONS[0], 0)[0] and not judge(QUESTIONS[0], 8)[0]
+    assert judge(QUESTIONS[1], QUESTIONS[1].choices[1])[0] and not judge(QUESTIONS[1], 0)[0]
