@@ -8,8 +8,9 @@ One module per notebook's exercises; every checker is importable from here:
 - ``mlp``, ``steps`` and ``loop`` (notebook 03): ``check_mlp_nets``; ``check_d_step``, ``check_g_step``,
   ``check_train_step``; build and train ``loop.check_train``; find the bug ``loop.check_diagnosis``,
   ``loop.check_fix``;
-- ``live`` (notebook 04): ``check_strong_d_settings``, ``check_push_ratio``;
-- ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``;
+- ``live`` (notebook 04): ``check_push_ratio``; a prediction, ``live.check_who_wins``; and
+  ``check_strong_d_settings`` (settings under which D learns alone; no longer in the notebook);
+- ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``; an open target, ``dcgan.check_recipe``;
 - ``fixes`` (notebook 06): ``check_pack``, ``check_r1_penalty``; an open target, ``fixes.check_recipe``;
 - ``divergence`` (notebook 07): ``check_kl``, ``check_js``; a prediction,
   ``divergence.check_divergence_prediction``.
