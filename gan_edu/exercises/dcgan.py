@@ -1,12 +1,13 @@
 r"""Notebook 05's exercises: the two blocks a DCGAN is made of, and an open target.
 
-- ``check_up_block(fn)``: ``fn(in_ch, out_ch)`` must return G's block that doubles the image:
-  (n, in_ch, h, w) -> (n, out_ch, 2h, 2w) with ``ConvTranspose2d(in_ch, out_ch, 4, 2, 1)``, then
-  ``BatchNorm2d(out_ch)``, then ``ReLU`` (Radford et al., 2016). The output size of a transposed
-  convolution is (h - 1) * stride - 2 * padding + kernel = 2h for kernel 4, stride 2, padding 1.
-- ``check_down_block(fn)``: ``fn(in_ch, out_ch)`` must return D's block that halves it:
-  (n, in_ch, h, w) -> (n, out_ch, h/2, w/2) with ``Conv2d(in_ch, out_ch, 4, 2, 1)``, then
-  ``BatchNorm2d(out_ch)``, then ``LeakyReLU(0.2)``: floor((h + 2 * padding - kernel) / stride) + 1 = h/2.
+- ``check_up_block(fn)``: ``fn(in_ch, out_ch)`` must return G's block that doubles the image,
+  (n, in_ch, h, w) -> (n, out_ch, 2h, 2w): a transposed convolution with a 4x4 kernel, batch norm
+  and G's activation (Radford et al., 2016). A transposed convolution's output size is
+  (h - 1) * stride - 2 * padding + kernel.
+- ``check_down_block(fn)``: ``fn(in_ch, out_ch)`` must return D's block that halves it,
+  (n, in_ch, h, w) -> (n, out_ch, h/2, w/2): a convolution with a 4x4 kernel, batch norm and D's
+  activation; a convolution's output size is floor((h + 2 * padding - kernel) / stride) + 1.
+  (The stride and padding are the student's to find: the solution notebook holds them.)
 
 Each block checker builds the student's block for hidden channel counts, runs it on hidden images,
 and reads its layers, to name the mistake: the wrong convolution, stride, kernel or padding, a
@@ -35,18 +36,23 @@ __all__ = ["check_up_block", "check_down_block", "check_recipe", "BUDGET", "MAX_
 CASES = ((16, 8, 4), (3, 5, 6))  # (in_ch, out_ch, h): hidden channel counts and image sizes
 CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 
-UP = {"conv": ("G's block must make the image larger: use nn.ConvTranspose2d (a transposed convolution); "
-               "nn.Conv2d with stride 2 halves it, which is D's job."),
-      "size": "with kernel 4, stride 2 and padding 1 a transposed convolution doubles h: (h - 1) * 2 - 2 + 4 = 2h.",
-      "norm": "DCGAN's blocks batch-normalise: add nn.BatchNorm2d(out_ch) right after the convolution.",
-      "act": ("G's hidden blocks end in nn.ReLU (Radford et al.); LeakyReLU is D's, and tanh only ends "
+UP = {"conv": ("your block doubles the image, but not with a transposed convolution, DCGAN's way: that one layer "
+               "learns how to enlarge, where a fixed upsampling followed by a plain convolution does not."),
+      "size": ("a transposed convolution's output is (h - 1)·stride - 2·padding + kernel: with the 4x4 kernel, "
+               "solve (h - 1)·s - 2p + 4 = 2h for every h (the terms in h fix s, the rest fixes p)."),
+      "norm": "DCGAN's blocks batch-normalise: a batch norm over the output's channels, right after the convolution.",
+      "act": ("G's hidden blocks end in a plain ReLU (Radford et al.); the leaky kind is D's, and tanh only ends "
               "the last layer, which makes the image.")}
-DOWN = {"conv": ("D's block must make the image smaller: use nn.Conv2d with stride 2; nn.ConvTranspose2d "
-                 "enlarges it, which is G's job."),
-        "size": "with kernel 4, stride 2 and padding 1 a convolution halves h: (h + 2 - 4) // 2 + 1 = h/2.",
-        "norm": "DCGAN's blocks batch-normalise: add nn.BatchNorm2d(out_ch) right after the convolution.",
-        "act": ("D's blocks end in nn.LeakyReLU(0.2): a plain ReLU is 0 for negative inputs, so no gradient "
-                "flows back through those units to G; a sigmoid belongs to D's output (inside the loss).")}
+DOWN = {"conv": ("your block halves the image, but its first convolution is a transposed one, which enlarges (G's "
+                 "job): D's block halves with a plain convolution alone."),
+        "size": ("a convolution's output is ⌊(h + 2·padding - kernel) / stride⌋ + 1: with the 4x4 kernel, solve "
+                 "⌊(h + 2p - 4) / s⌋ + 1 = h/2 for every even h (the terms in h fix s, the rest fixes p)."),
+        "norm": "DCGAN's blocks batch-normalise: a batch norm over the output's channels, right after the convolution.",
+        "act": ("D's blocks end in a leaky ReLU passing 0.2 times a negative input: a plain ReLU is 0 for negative "
+                "inputs, so no gradient flows back through those units to G; a sigmoid belongs to D's output "
+                "(inside the loss).")}
+OTHER_SIZES = ("your convolution has kernel {k}, stride {s}, padding {p}: the size comes out right, but not the "
+               "exercise's 4x4 kernel (twice the stride: neighbouring outputs overlap evenly). ")
 
 
 def _build(fn, in_ch, out_ch):
@@ -76,6 +82,11 @@ def _run(block, x):
         return None, raised(err)
 
 
+def _capital(text: str) -> str:
+    """``text`` with its first letter capitalised: a hint that starts a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def _layers(block):
     """The block's leaf modules, in order."""
     return [m for m in block.modules() if not list(m.children())]
@@ -89,8 +100,8 @@ def _structure_problem(block, conv_type, act_ok, hints):
         return hints["conv"]
     conv = convs[0]
     if (conv.kernel_size, conv.stride, conv.padding) != ((4, 4), (2, 2), (1, 1)):
-        return (f"your convolution has kernel {conv.kernel_size[0]}, stride {conv.stride[0]}, padding "
-                f"{conv.padding[0]}; DCGAN's is kernel 4, stride 2, padding 1: " + hints["size"])
+        k, st, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+        return OTHER_SIZES.format(k=k, s=st, p=p) + _capital(hints["size"])
     after = layers[layers.index(conv) + 1:]
     if not after or not isinstance(after[0], nn.BatchNorm2d):
         return hints["norm"]
@@ -111,7 +122,7 @@ def _check_block(name, fn, grow: bool, conv_type, act_ok, hints) -> bool:
         want = (2, out_ch, 2 * h, 2 * h) if grow else (2, out_ch, h // 2, h // 2)
         if problem is None and tuple(y.shape) != want:
             problem = (f"for in_ch={in_ch}, out_ch={out_ch} and {h}x{h} images the output has shape "
-                       f"{tuple(y.shape)}, expected {want}. " + (hints["size"] if y.shape[1] == out_ch else
+                       f"{tuple(y.shape)}, expected {want}. " + (_capital(hints["size"]) if y.shape[1] == out_ch else
                                                                  "The convolution's second argument is out_ch."))
         problem = problem or _structure_problem(block, conv_type, act_ok, hints)
         if problem:
@@ -123,13 +134,13 @@ def _check_block(name, fn, grow: bool, conv_type, act_ok, hints) -> bool:
 
 
 def check_up_block(fn) -> bool:
-    """Check ``fn(in_ch, out_ch)``: ConvTranspose2d(in_ch, out_ch, 4, 2, 1), BatchNorm2d, ReLU,
+    """Check ``fn(in_ch, out_ch)``: G's block (a transposed convolution, batch norm, G's activation),
     doubling the image. Prints the mistake and returns False, or one line and True."""
     return _check_block("check_up_block", fn, True, nn.ConvTranspose2d, lambda m: type(m) is nn.ReLU, UP)
 
 
 def check_down_block(fn) -> bool:
-    """Check ``fn(in_ch, out_ch)``: Conv2d(in_ch, out_ch, 4, 2, 1), BatchNorm2d, LeakyReLU(0.2),
+    """Check ``fn(in_ch, out_ch)``: D's block (a convolution, batch norm, D's activation),
     halving the image. Prints the mistake and returns False, or one line and True."""
     leaky = lambda m: isinstance(m, nn.LeakyReLU) and abs(m.negative_slope - 0.2) < 1e-9
     return _check_block("check_down_block", fn, False, nn.Conv2d, leaky, DOWN)
@@ -255,10 +266,11 @@ def _missed_hint(rounds: int, settings: dict, ratio: float, target: float) -> st
         return said + "Plain SGD is slow on these nets: DCGANs train with Adam (the default optimizer)."
     if max(lrs) > 5e-3:
         return said + (f"Learning rates this large (lr_d {lrs[0]:g}, lr_g {lrs[1]:g}) overshoot: the players swing "
-                       "instead of settling. The sweep above found its best between 1e-3 and 3e-3.")
+                       "instead of settling. On a CPU the sweep above found its best between 1e-3 and 3e-3.")
     if min(lrs) <= 1e-3:
-        return said + (f"Small learning rates (lr_d {lrs[0]:g}, lr_g {lrs[1]:g}) learn slowly, and the budget is half "
-                       "the sweep's rounds: take larger steps (the sweep above is your evidence).")
+        return said + (f"Small learning rates (lr_d {lrs[0]:g}, lr_g {lrs[1]:g}) learn slowly, and the budget is "
+                       "fewer rounds than the sweep's (half, on a CPU): take larger steps (the sweep above is your "
+                       "evidence).")
     if not settings.get("ema"):
         return said + ("Your rates are in a good range, but at large rates G's weights jitter from round to round, and "
                        "so do its digits: an average of G's weights over recent rounds (the setting ema, see "

@@ -196,18 +196,17 @@ PUSH_CANDIDATES = {
 PUSH_HINTS = {
     "inverted": ("Upside down: that is |saturating arrow| / |non-saturating arrow|. Write both losses as "
                  "functions of D's logit l on a fake (D = σ(l)): d/dl of -log σ(l) is -(1 - D), d/dl of "
-                 "log(1 - σ(l)) is -D. The arrows share the factor dl/dx, so the ratio asked for is (1 - D)/D."),
+                 "log(1 - σ(l)) is -D. The arrows share the factor dl/dx: divide in the order asked for."),
     "one_over_d": ("Half right: the saturating loss log(1 - σ(l)) has d/dl = -D, but the non-saturating "
-                   "-log σ(l) has d/dl = -(1 - D), not -1. The ratio is (1 - D)/D."),
+                   "-log σ(l) does not have d/dl = -1: differentiate it too, with D = σ(l)."),
     "one_minus_d": ("Half right: the non-saturating loss -log σ(l) has d/dl = -(1 - D), but the saturating "
-                    "log(1 - σ(l)) has d/dl = -D, not -1. The ratio is (1 - D)/D."),
+                    "log(1 - σ(l)) does not have d/dl = -1: differentiate it too, with D = σ(l)."),
     "d": ("The arrows are the losses' gradients: d/dl of -log σ(l) is -(1 - D), d/dl of log(1 - σ(l)) is "
-          "-D (D = σ(l), the logit l on a fake), so the ratio is (1 - D)/D."),
+          "-D (D = σ(l), the logit l on a fake). Divide the non-saturating by the saturating."),
     "loss_ratio": ("You compared the losses' *values*, -log D and log(1 - D). The arrows are their "
-                   "*gradients* with respect to x: -(1 - D) dl/dx and -D dl/dx, ratio (1 - D)/D."),
-    "logit": ("That is log((1 - D)/D), minus D's logit. The ratio of the arrows' lengths is (1 - D)/D "
-              "itself, without the log."),
-    "negated": "A ratio of two lengths is positive: (1 - D)/D, without the minus sign.",
+                   "*gradients* with respect to x: -(1 - D) dl/dx and -D dl/dx. Their ratio is the answer."),
+    "logit": "That is the log of the ratio: the ratio of the arrows' lengths is the ratio itself, without the log.",
+    "negated": "A ratio of two lengths is positive: drop the minus sign.",
 }
 
 
@@ -298,8 +297,8 @@ WHO_WINS_HINTS = {
                                   "than the non-saturating one here, but Adam divides each step by a running "
                                   "estimate of the gradient's size, so G's steps stay about lr long."),
     ("saturating", "sgd", "G"): ("saturating loss, SGD: D still wins. SGD's step is lr x gradient, and where D "
-                                 "rejects the fakes the saturating gradient is D/(1 - D) times the non-saturating "
-                                 "one (your push_ratio, upside down): about 1/1000 here, too small to move G."),
+                                 "rejects the fakes the saturating gradient is a tiny fraction of the non-saturating "
+                                 "one (Exercise 1's ratio, upside down): about 1/1000 here, too small to move G."),
     ("non_saturating", "adam", "D"): ("non-saturating loss, Adam: G escapes. -log D(G(z)) pushes hardest where D "
                                       "rejects the fakes (its factor 1 - D is about 1), and Adam's steps are about "
                                       "lr long anyway."),

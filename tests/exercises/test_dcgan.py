@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gan_edu.exercises import check_down_block, check_up_block
-from gan_edu.exercises.dcgan import DOWN, UP, check_recipe
+from gan_edu.exercises.dcgan import DOWN, UP, _capital, check_recipe
 
 
 def up(i, o):
@@ -33,9 +33,14 @@ UP_WRONG = {
     "Conv2d, which halves": (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 4, 2, 1), nn.BatchNorm2d(o), nn.ReLU()),
                              "expected"),
     "stride 1": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 1, 1), nn.BatchNorm2d(o), nn.ReLU()),
-                 UP["size"]),
+                 "expected (2, 8, 8, 8). " + _capital(UP["size"])),
     "kernel 3": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1), nn.BatchNorm2d(o), nn.ReLU()),
-                 UP["size"]),
+                 _capital(UP["size"])),
+    "kernel 2, the right size": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 2, 2, 0), nn.BatchNorm2d(o),
+                                                            nn.ReLU()), "the size comes out right"),
+    "upsample, then a stride-1 convolution": (
+        lambda i, o: nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(i, o, 3, 1, 1), nn.BatchNorm2d(o),
+                                   nn.ReLU()), _capital(UP["conv"])),
     "no batch norm": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), nn.ReLU()), UP["norm"]),
     "D's activation": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), nn.BatchNorm2d(o),
                                                   nn.LeakyReLU(0.2)), UP["act"]),
@@ -59,7 +64,9 @@ DOWN_WRONG = {
     "ConvTranspose2d": (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), nn.BatchNorm2d(o),
                                                    nn.LeakyReLU(0.2)), "expected"),
     "stride 1": (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, 1, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.2)),
-                 DOWN["size"]),
+                 "expected (2, 8, 2, 2). " + _capital(DOWN["size"])),
+    "kernel 2, the right size": (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 2, 2, 0), nn.BatchNorm2d(o),
+                                                            nn.LeakyReLU(0.2)), "the size comes out right"),
     "plain ReLU": (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 4, 2, 1), nn.BatchNorm2d(o), nn.ReLU()), DOWN["act"]),
     "slope 0.01": (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 4, 2, 1), nn.BatchNorm2d(o), nn.LeakyReLU()),
                    DOWN["act"]),
@@ -77,6 +84,18 @@ def test_wrong_down_blocks_are_named(name, capsys):
     assert check_down_block(fn) is False
     out = said(capsys)
     assert "not yet" in out and hint in out, out
+
+
+def test_no_hint_prints_the_answers_code(capsys):
+    # hints give the size formulas and name the layer kinds; the solution's choices never appear in a verdict
+    for fn, _ in list(UP_WRONG.values()) + list(DOWN_WRONG.values()):
+        check_up_block(fn)
+        check_down_block(fn)
+    out = capsys.readouterr().out
+    for code in ("nn.ConvTranspose2d(", "nn.Conv2d(", "nn.BatchNorm2d(", "nn.LeakyReLU(", "nn.ReLU(", "4, 2, 1",
+                 "kernel 4, stride 2", "stride 2, padding 1", "(h - 1) * 2"):  # the student's own stride may be echoed
+        assert code not in out, code
+    assert ". with" not in out and ". a " not in out  # every sentence starts with a capital
 
 
 def test_an_error_in_the_students_code_is_reported_not_raised(capsys):

@@ -65,8 +65,8 @@ def test_check_push_ratio_accepts_right_answers(fn, capsys):
 
 WRONG_RATIOS = {
     "upside down": (lambda d: d / (1 - d), "Upside down"),
-    "1/d": (lambda d: 1 / d, "the non-saturating -log σ(l) has d/dl = -(1 - D), not -1"),
-    "1 - d": (lambda d: 1 - d, "the saturating log(1 - σ(l)) has d/dl = -D, not -1"),
+    "1/d": (lambda d: 1 / d, "the non-saturating -log σ(l) does not have d/dl = -1"),
+    "1 - d": (lambda d: 1 - d, "the saturating log(1 - σ(l)) does not have d/dl = -1"),
     "the losses' values": (lambda d: torch.log(d) / torch.log(1 - d), "the losses' *values*"),
     "the log of the ratio": (lambda d: torch.log((1 - d) / d), "without the log"),
     "negative": (lambda d: (d - 1) / d, "positive"),
@@ -83,6 +83,17 @@ def test_check_push_ratio_names_the_mistake(mistake, capsys):
     assert check_push_ratio(fn) is False
     out = capsys.readouterr().out
     assert "check_push_ratio: not yet" in out and hint in out, out
+
+
+def test_no_hint_prints_the_answer(capsys):
+    # hints give the derivatives and name the mistake; the ratio's formula never appears in a verdict
+    for fn, _ in WRONG_RATIOS.values():
+        check_push_ratio(fn)
+    for fn, _ in WRONG_WINNERS.values():  # Exercise 2's hints come after Exercise 1: they must not give it away
+        check_who_wins(fn)
+    out = capsys.readouterr().out
+    for answer in ("(1 - D)/D", "(1 - d)/d", "(1-D)/D", "D/(1 - D)", "1/D - 1", "1 / d - 1"):
+        assert answer not in out, answer
 
 
 # ----------------------------------------------------------------------------- stub, non-callables, RNG
