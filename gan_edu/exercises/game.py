@@ -355,7 +355,7 @@ def check_crossings(fn) -> bool:
     if problem:
         return _fail(name, problem)
     points = _crossing_points()
-    where = " and ".join(f"x = {x:.2f}" for x in points)
+    where = " and ".join(f"x ≈ {x:.1f}" for x in points)  # the grid step is 0.01: one decimal is what it resolves
     if guess == len(points):
         return _ok(name, f"D* crosses 1/2 twice, at {where}: p_g's wider tails win on both sides.")
     if math.isinf(guess):

@@ -226,7 +226,7 @@ from gan_edu.exercises.game import QUESTIONS, check_crossings, check_far_criteri
 def test_check_crossings_accepts_two_in_any_numeric_form(answer, capsys):
     assert check_crossings(lambda: answer) is True
     out = capsys.readouterr().out
-    assert "check_crossings: correct." in out and "x = 3.30 and x = 5.71" in out, out
+    assert "check_crossings: correct." in out and "x ≈ 3.3 and x ≈ 5.7" in out, out
 
 
 WRONG_CROSSINGS = {
