@@ -2,7 +2,8 @@
 
 Read ``gan_edu.algorithm`` first: Algorithm 1 of the GAN paper as a few plain functions. The core
 sits at the top level (algorithm, losses, nets, data, options, settings, train, checkpoint, checks,
-device, plots); the subpackages build on it: ``speed`` (the switches ``GAN`` applies), ``metrics``
+device, plots, and conditional: the conditional GAN, G(z, y) and D(x, y)); the subpackages build on
+it: ``speed`` (the switches ``GAN`` applies), ``metrics``
 (measurements), ``experiments`` (recipes, several GANs at once, failures, the Dirac-GAN), ``live``
 (the playground) and ``exercises`` (the checkers). Importing the core loads neither pyplot nor
 widgets: the other modules load when first used (``ge.live``, ``ge.plots``, ...).
@@ -15,7 +16,7 @@ from .train import GAN, NonFiniteLossError
 __version__ = "0.1.0"
 
 SUBMODULES = ("algorithm", "checkpoint", "checks", "data", "device", "losses", "nets", "options", "plots",
-              "settings", "train", "colab", "speed", "metrics", "experiments", "live", "exercises")
+              "settings", "train", "colab", "conditional", "speed", "metrics", "experiments", "live", "exercises")
 __all__ = ["GAN", "BatchedGAN", "NonFiniteLossError", "describe_device", "fast_mode", "get_device",
            "seed_everything", *SUBMODULES]
 

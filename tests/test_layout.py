@@ -19,14 +19,14 @@ LAYERS = [
     {"algorithm", "data"},
     {"options", "settings"},
     {"speed"},        # the speed switches GAN applies when it builds (speed/: switches, graphs)
-    {"train"},        # GAN, the facade
+    {"train", "conditional"},  # GAN, the facade; the conditional GAN (its nets, steps and trainer)
     {"metrics", "plots"},  # measurements (metrics/), the figures
     {"experiments"},  # recipes, several GANs at once, notebook 06's measurements, the Dirac-GAN
     {"live"},         # the playground
     {"exercises"},    # the checkers
 ]
 CORE = {"__init__", "algorithm", "losses", "nets", "data", "options", "settings", "train", "checkpoint", "checks",
-        "device", "plots", "colab"}
+        "device", "plots", "colab", "conditional"}
 
 
 def modules() -> dict[str, Path]:
