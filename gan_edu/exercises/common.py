@@ -11,11 +11,14 @@ ends with it, so a wrong answer scores 0 without an error that would stop "Run a
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from ..checks import is_number
 
-__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "explained", "close", "score", "Score"]
+__all__ = ["RTOL", "ATOL", "NOT_DONE", "fail", "ok", "not_done", "raised", "explained", "close", "score", "Score",
+           "one_thread"]
 
 RTOL, ATOL = 1e-4, 1e-5
 NOT_DONE = "not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
@@ -90,3 +93,15 @@ def score(passed: bool, points: float = 1) -> Score:
     if not is_number(points) or points <= 0:
         raise ValueError(f"score(passed, points): points must be a positive number, not {points!r}")
     return Score(points if passed else 0, points)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run a block on one CPU thread, then restore torch's thread count: the checkers' nets are tiny,
+    and on a busy machine a second thread makes them several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

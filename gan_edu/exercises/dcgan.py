@@ -28,7 +28,7 @@ import difflib
 import math
 import numbers
 
-from .common import fail, ok, raised
+from .common import fail, ok, one_thread, raised
 from .quiz import Question
 
 __all__ = ["check_up_block", "check_down_block", "check_recipe", "BUDGET", "MAX_BATCH", "TARGET", "QUESTIONS"]
@@ -223,15 +223,10 @@ def _quiet_cpu(device):
     warnings kept off stderr."""
     import warnings
 
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread() if device.type == "cpu" else contextlib.nullcontext(), \
+            warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        yield
 
 
 def train_recipe(rounds: int, batch: int, settings: dict, seed: int = CHECK_SEED):

@@ -31,7 +31,7 @@ from torch import nn
 
 from ..nets import MLPDiscriminator
 from ..options import Packing, R1Penalty
-from .common import close as _close, fail as _fail, ok as _ok, raised
+from .common import close as _close, fail as _fail, ok as _ok, one_thread, raised
 from .quiz import Question
 
 __all__ = ["check_pack", "check_r1_penalty", "check_recipe", "pack_cases", "r1_cases", "recipe_keys", "QUESTIONS"]
@@ -415,13 +415,11 @@ DIVERGED = ("training diverged on hidden seed {i}: a loss or its gradient became
 def _private_run():
     """Run a block without changing Python's, NumPy's or torch's global random state, on one CPU
     thread (small nets train fastest and steadiest so on a busy machine; the count is restored)."""
-    py, npy, threads = random.getstate(), np.random.get_state(), torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
+    py, npy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]), one_thread():
         try:
-            torch.set_num_threads(1)
             yield
         finally:
-            torch.set_num_threads(threads)
             random.setstate(py)
             np.random.set_state(npy)
 

@@ -28,7 +28,7 @@ import tempfile
 import numpy as np
 import torch
 
-from .common import fail as _fail, ok as _ok, raised
+from .common import fail as _fail, ok as _ok, one_thread, raised
 from .quiz import Question
 
 __all__ = ["check_strong_d_settings", "check_push_ratio", "check_who_wins", "ROUNDS", "REJECT", "RESTARTS",
@@ -52,16 +52,6 @@ def private_rng():
             np.random.set_state(npy)
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Run a block on one CPU thread (the checkers' nets are tiny: on a busy machine a second thread
-    makes them several times slower), then restore torch's thread count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _trainer(settings: dict, rounds: int):

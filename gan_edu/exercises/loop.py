@@ -29,7 +29,7 @@ import torch
 
 from ..data import Gaussian1D
 from ..nets import MLPDiscriminator, MLPGenerator
-from .common import fail as _fail, ok as _ok
+from .common import fail as _fail, ok as _ok, one_thread
 from .steps import (  # the step checkers' hidden cases, replays and hints, shared by notebook 03's exercises
     CASES, _d_case_problem, _early_backward_problem, _explain, _g_case_problem, _g_unchanged_problem,
     _instrumented_setup, _is_package_step, _package_steps, _params, _replay, _run_step, _same,
@@ -91,23 +91,13 @@ def _described(out: dict, start: dict) -> str:
             f"{out['d_fake']:.2f} on them on average, {out['d_real']:.2f} on real data.")
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """One CPU thread while the block runs: nets this small only lose time to a second thread, a lot of
-    it on a busy machine (the notebook sets this too); the caller's setting comes back after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _quietly(fn, *args):
     """``fn(*args)`` on one thread, with the global RNG forked (and seeded) and warnings caught
     (nothing reaches stderr): (its output, None), or (None, the exception)."""
     try:
-        with _one_thread(), torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True):
+        with one_thread(), torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True):
             torch.manual_seed(0)
             return fn(*args), None
     except Exception as err:  # a student's bug or the stub: report it, never raise
@@ -151,7 +141,7 @@ def _step_problem(fn):
     for name, step in _called_functions(fn).items():
         for kind in (kind for kind in diagnose if kind in name):
             for k in range(len(CASES)):
-                with _one_thread(), warnings.catch_warnings(record=True):
+                with one_thread(), warnings.catch_warnings(record=True):
                     problem = diagnose[kind](step, k)
                 if problem:
                     return f"The {kind} your loop calls, {name}, is not right: {problem}"
