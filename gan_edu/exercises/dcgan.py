@@ -329,9 +329,9 @@ def check_recipe(fn) -> bool:
 
 # --------------------------------------------------------------------------- check of understanding
 QUESTIONS = [
-    Question("D's block, a convolution with kernel 4, stride 2 and padding 1, gets a 7x7 image. How many pixels "
+    Question("A convolution with kernel 2, stride 2 and padding 0 gets a 7x7 image. How many pixels "
              "wide is its output?", answer=3,
-             why=("The output size is ⌊(h + 2·padding - kernel) / stride⌋ + 1 = ⌊(7 + 2 - 4) / 2⌋ + 1 = 3, not 3.5: "
+             why=("The output size is ⌊(h + 2·padding - kernel) / stride⌋ + 1 = ⌊(7 + 0 - 2) / 2⌋ + 1 = 3, not 3.5: "
                   "the floor drops the half step, since an odd size cannot be halved exactly. That is why DCGANs use "
                   "sizes that halve evenly (8, 4, 2)."),
              tolerance=0),
