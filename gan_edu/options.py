@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.amp.autocast_mode import is_autocast_available
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
 from .algorithm import BCE, FAKE_LABEL, REAL_LABEL, Rules
 from .losses import (gradient_penalty, lsgan_discriminator_loss, lsgan_generator_loss, r1_penalty,
                      wasserstein_critic_loss, wasserstein_generator_loss)
 
 __all__ = ["LSGAN", "Wasserstein", "smoothed_labels", "OBJECTIVES", "objective_for", "Packing", "GradientPenalty",
-           "R1Penalty", "Penalties", "NonFiniteLossError", "gradient_norm", "all_finite", "FiniteCheck", "ema_update",
+           "R1Penalty", "SpectralNorm", "Penalties", "NonFiniteLossError", "gradient_norm", "all_finite", "FiniteCheck",
+           "ema_update",
            "EMA", "changed_before_last", "RoundUndo", "rules_for"]
 
 
@@ -103,6 +107,67 @@ class GradientPenalty:
 
     def __call__(self, loss, real, fake, real_logits):
         return loss + self.weight * gradient_penalty(self.D, real.float(), fake.detach().float(), self.rng)
+
+
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)  # weight (in, out, ...): σ along dim 1
+
+
+class SpectralNorm:
+    r"""Spectral normalisation of D (Miyato et al. 2018): every linear and convolution layer computes
+    with W / σ(W) in place of its weight W, where σ(W) = max_{v ≠ 0} ||W v|| / ||v||, W's largest
+    singular value (a convolution's kernel taken as the matrix (out, in · kernel size), as in the
+    paper). σ(W) is estimated by power iteration, u ← W v / ||W v||, v ← Wᵀ u / ||Wᵀ u||,
+    σ ≈ uᵀ W v: ``n_power_iterations`` per forward pass in training mode (15 when applied), u and v
+    kept between passes as buffers of D (saved with it). PyTorch's parametrisation (that of
+    ``torch.nn.utils.parametrizations.spectral_norm``, kept in float32 under autocast): the weight
+    trained is W, ``layer.weight`` reads W / σ(W). Each layer is then about 1-Lipschitz, and with
+    1-Lipschitz activations (ReLU, LeakyReLU; not batch norm) so is D: the constraint a Wasserstein
+    critic needs, and a limit on how steep a GAN's D can get. ``SpectralNorm()(D)`` normalises D's
+    layers in place (those already normalised are left as they are) and returns D."""
+
+    def __init__(self, n_power_iterations: int = 1):
+        self.n_power_iterations = n_power_iterations
+
+    @staticmethod
+    def layers(net: nn.Module) -> list:
+        """The layers of ``net`` it normalises: ``nn.Linear`` and every convolution (transposed too)."""
+        return [m for m in net.modules() if isinstance(m, (nn.Linear, *_CONVOLUTIONS, *_TRANSPOSED))]
+
+    @classmethod
+    def applied(cls, net: nn.Module) -> bool:
+        """Whether every layer of ``net`` that it normalises is normalised (and there is one)."""
+        layers = cls.layers(net)
+        return bool(layers) and all(parametrize.is_parametrized(m, "weight") for m in layers)
+
+    def __call__(self, net: nn.Module, seed: int | None = None) -> nn.Module:
+        """Normalise ``net``'s layers. The power iteration's first u and v are drawn from a private
+        copy of the global random state (seeded with ``seed`` when given): the global state is untouched."""
+        layers = self.layers(net)
+        if not layers:
+            raise ValueError(f"spectral_norm=True needs linear or convolution layers in the discriminator; "
+                             f"{type(net).__name__} has none (nn.Linear, nn.Conv1d/2d/3d, their transposes)")
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for m in layers:
+                if not parametrize.is_parametrized(m, "weight"):
+                    dim = 1 if isinstance(m, _TRANSPOSED) else 0
+                    parametrize.register_parametrization(m, "weight", _Float32SpectralNorm(
+                        m.weight, self.n_power_iterations, dim))
+        return net
+
+
+class _Float32SpectralNorm(_SpectralNorm):
+    """PyTorch's spectral-norm parametrisation (``spectral_norm``'s own), always in float32: under
+    autocast, CUDA's runs the power iteration's ``torch.mv`` in bfloat16 and σ = uᵀ W v would then mix
+    dtypes (and lose precision); D's layers still run in bfloat16 with W / σ(W)."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if not is_autocast_available(weight.device.type):
+            return super().forward(weight)
+        with torch.autocast(weight.device.type, enabled=False):
+            return super().forward(weight)
 
 
 class R1Penalty:

@@ -21,7 +21,7 @@ from .algorithm import NOISES
 from .options import OBJECTIVES
 
 __all__ = ["Settings", "Switches", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS",
-           "MAX_STEPS_PER_ROUND", "live_names", "construction_only", "checked_changes"]
+           "MAX_STEPS_PER_ROUND", "live_names", "construction_only", "checked_changes", "check_together"]
 
 OPTIMIZERS = ("adam", "sgd")
 UPDATES = ("alternating", "simultaneous")
@@ -91,6 +91,8 @@ class Settings(_Checked):
     r1_weight: float = option(0.0, check_weight, doc="the R1 penalty's weight γ (adds γ/2 R1)")
     ema: float = option(0.0, _fraction(1.0, " (0: no average of G's weights)"), live=False,
                         doc="β of the moving average of G's weights that sample() draws from")
+    spectral_norm: bool = option(False, check_flag, live=False,
+                                 doc="spectral normalisation of D's layers, W / σ(W) (Miyato et al. 2018)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -134,3 +136,14 @@ def checked_changes(changes: dict, own: dict) -> dict:
                              f"it, build a new one: GAN(generator, discriminator, **settings)")
     checks = {f.name: f.metadata["check"] for f in dataclasses.fields(Settings)}
     return {name: checks[name](name, value) for name, value in changes.items()}
+
+
+def check_together(settings: Settings, switches: Switches) -> None:
+    """Refuse the settings and switches that cannot train together, with a ValueError naming them:
+    ``spectral_norm`` with ``compile`` (the compiled D keeps the power iteration's vectors u, v for
+    its backward pass, and the next pass of D updates them in place: autograd stops with "modified
+    by an inplace operation"; seen with torch 2.13 on the CPU)."""
+    if settings.spectral_norm and switches.compile:
+        raise ValueError(f"spectral_norm=True cannot be combined with compile={switches.compile!r}: the compiled "
+                         "discriminator's backward pass needs the power iteration's vectors that its next forward "
+                         "pass updates in place, and training stops. Use compile=False with spectral_norm")

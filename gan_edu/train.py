@@ -3,14 +3,20 @@ with the rounds of ``gan_edu.algorithm`` (read that file first: it is Algorithm 
 
 ``GAN(G, D, **settings)`` takes the settings of ``gan_edu.settings.Settings`` (learning rates,
 loss kind, D and G steps per round, optimizer, noise, update scheme, label smoothing, PacGAN's
-pack, the penalties' weights, the moving average of G) and the speed switches of
-``Switches`` (``amp``, ``channels_last``, ``compile``, ``resident_data``, ``fused_adam``,
+pack, the penalties' weights, the moving average of G, D's spectral normalisation) and the speed
+switches of ``Switches`` (``amp``, ``channels_last``, ``compile``, ``resident_data``, ``fused_adam``,
 ``cuda_graphs``: each round replayed as a CUDA graph, ``gan_edu.speed.graphs``), plus ``device``.
 From the settings it builds the ``algorithm.Rules`` the steps call (``options.rules_for``:
 objective, packing, penalties, NaN guards); the switches are applied once, to the nets, the
 optimizers and the round, when they are built. ``fit`` trains, ``sample`` draws,
 ``configure`` changes settings of a running GAN at the next step boundary, ``save`` / ``load``
 keep everything in one file (``gan_edu.checkpoint``).
+
+Spectral normalisation: with ``spectral_norm=True`` every linear and convolution layer of D computes
+with W / σ(W) (``options.SpectralNorm``, Miyato et al. 2018), applied to D in place once, when the
+GAN is built, before the speed switches and the optimizers; its power-iteration vectors are buffers
+of D, saved, restored by ``load`` and undone with a refused round like D's other buffers. Not with
+``compile`` (refused: ``settings.check_together``).
 
 Weight averaging: with ``ema`` β > 0 the GAN also keeps ``G_ema``, an exponential moving average
 of G's weights updated after every round with a G step (``options.EMA``); training never uses it,
@@ -33,8 +39,8 @@ from .algorithm import alternating_round, noise_prior, simultaneous_round
 from .checks import check_both_steps, check_choice, check_count
 from .data import TensorSampler
 from .device import get_device
-from .options import EMA, NonFiniteLossError, RoundUndo, changed_before_last, ema_update, rules_for
-from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, checked_changes
+from .options import EMA, NonFiniteLossError, RoundUndo, SpectralNorm, changed_before_last, ema_update, rules_for
+from .settings import LABEL_SMOOTHINGS, NOISES, OPTIMIZERS, UPDATES, Settings, Switches, check_together, checked_changes
 from .speed import switches as speed
 
 __all__ = ["GAN", "NonFiniteLossError", "ema_update", "OPTIMIZERS", "NOISES", "UPDATES", "LABEL_SMOOTHINGS"]
@@ -106,6 +112,19 @@ def _bytes_per_sample(gan, sampler=None) -> int:
     return 4 * (gan.noise_dim + math.prod(shape))
 
 
+def _discriminator_for(state: dict, discriminator):
+    """The net to load a checkpoint's D into: ``discriminator`` as given, or with ``spectral_norm`` saved,
+    normalised first (``options.SpectralNorm``: the saved weights are a normalised D's), gan_edu's own
+    rebuilt from its config when none is given (others: ``checkpoint.build_nets`` asks for it)."""
+    from .nets import NETS
+    spec = state["nets"]["D"]
+    if not state["settings"].get("spectral_norm"):
+        return discriminator
+    if discriminator is None and spec["class"] in NETS and spec["config"] is not None:
+        discriminator = NETS[spec["class"]](**spec["config"])
+    return SpectralNorm()(discriminator) if isinstance(discriminator, nn.Module) else discriminator
+
+
 def _as_floats(objective, loss_d, loss_g, real_logits, fake_logits) -> list:
     """A round's numbers for the history: the losses and the mean D output (``objective.outputs``:
     a probability for BCE) on real and fake data, as floats (NaN for what the round did not
@@ -129,8 +148,8 @@ class GAN:
     are built), ``pack`` (PacGAN: D's input is ``pack`` samples, ``batch_size`` a multiple of it),
     ``gp_weight`` (WGAN-GP: ``loss="wasserstein", gp_weight=10, d_steps=5, betas=(0.5, 0.9)``),
     ``r1_weight`` γ (adds (γ/2) R1), ``ema`` β (``sample`` draws from ``G_ema``; ``averaged=False``:
-    from G). ``settings()`` returns them as a JSON-able dict that ``GAN(G, D, **settings)`` and
-    ``configure(**settings)`` take back.
+    from G), ``spectral_norm`` (D's layers use W / σ(W), ``options.SpectralNorm``). ``settings()``
+    returns them as a JSON-able dict that ``GAN(G, D, **settings)`` and ``configure`` take back.
 
     Speed switches (``settings.Switches``, ``gan_edu.speed``; off by default): ``amp`` (``False``,
     ``"auto"``: bfloat16 on GPUs that support it, ``True`` / ``"bf16"``), ``channels_last``,
@@ -145,7 +164,10 @@ class GAN:
         self.noise_dim = _noise_dim(generator)
         self.settings_now = Settings(**settings)
         switches = Switches(amp, channels_last, compile, resident_data, fused_adam, cuda_graphs)
+        check_together(self.settings_now, switches)
         checks.check_float32("generator", generator), checks.check_float32("discriminator", discriminator)
+        if self.settings_now.spectral_norm:  # before the switches, the optimizers and the move to the device
+            SpectralNorm()(discriminator, self.settings_now.seed)
         self.device = get_device(device)  # every argument checked: only now are the nets moved
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
         checks.generator_takes_noise(self.G, self.noise_dim, self.device)
@@ -405,7 +427,7 @@ class GAN:
         other architectures pass ``generator=`` and ``discriminator=`` built the same way.
         Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code."""
         state = checkpoint.load_checkpoint(path)
-        G, D = checkpoint.build_nets(state, generator, discriminator)
+        G, D = checkpoint.build_nets(state, generator, _discriminator_for(state, discriminator))
         s = dict(state["settings"])  # older checkpoints lack the newer settings: defaults
         s["betas"] = tuple(s["betas"])
         gan = cls(G, D, device=device, **s)

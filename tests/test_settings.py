@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gan_edu import nets
-from gan_edu.settings import Settings, Switches, checked_changes, construction_only, live_names
+from gan_edu.settings import Settings, Switches, check_together, checked_changes, construction_only, live_names
 from gan_edu.train import GAN
 
 
@@ -23,7 +23,7 @@ def test_gan_settings_are_exactly_the_fields():
 
 def test_live_and_construction_only_split_the_fields():
     assert set(live_names()) | set(construction_only()) == {f.name for f in dataclasses.fields(Settings)}
-    assert set(construction_only()) == {"betas", "seed", "pack", "ema"}
+    assert set(construction_only()) == {"betas", "seed", "pack", "ema", "spectral_norm"}
 
 
 @pytest.mark.parametrize("kw, error, words", [
@@ -32,6 +32,7 @@ def test_live_and_construction_only_split_the_fields():
     (dict(d_steps=0, g_steps=0), ValueError, "both be 0"), (dict(smoothing=0.5), ValueError, "smoothing"),
     (dict(pack=0), ValueError, "pack"), (dict(gp_weight=-1), ValueError, "gp_weight"), (dict(ema=1.0), ValueError, "ema"),
     (dict(optimizer="rmsprop"), ValueError, "optimizer"), (dict(noise="cauchy"), ValueError, "noise"),
+    (dict(spectral_norm="yes"), TypeError, "spectral_norm"), (dict(spectral_norm=1), TypeError, "spectral_norm"),
 ])
 def test_each_check_names_its_setting(kw, error, words):
     with pytest.raises(error, match=words):
@@ -56,3 +57,10 @@ def test_checked_changes():
         checked_changes(dict(colour="red"), own)
     with pytest.raises(TypeError, match="lr_g"):
         checked_changes(dict(lr_g=None), own)
+
+
+def test_settings_and_switches_that_cannot_train_together_are_refused():
+    check_together(Settings(spectral_norm=True), Switches())
+    check_together(Settings(), Switches(compile=True))
+    with pytest.raises(ValueError, match="spectral_norm=True cannot be combined with compile='eager'"):
+        check_together(Settings(spectral_norm=True), Switches(compile="eager"))

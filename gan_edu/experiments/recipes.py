@@ -23,6 +23,21 @@ these definitions, so a number in one is a number in the others.
   same math, about 18% less time per round on these small nets); samples drawn from the moving
   average of G's weights (``ema=0.995``: ``GAN.G_ema``, about the last 200 rounds; training is
   unchanged, only the weights the samples come from).
+- ``"wgan_gp_toy"``: WGAN-GP at Gulrajani et al.'s toy settings (their ``gan_toy.py``,
+  igul222/improved_wgan_training): 5 critic steps per G step, penalty weight λ = 0.1 (not the 10
+  of their image experiments, which ``"wgan_gp"`` uses), Adam lr 1e-4 with betas (0.5, 0.9),
+  batch 256. Their nets are 3 x 512 (ReLU) trained for 100,000 G steps; here the plain GAN's
+  3 x 128 (D with LeakyReLU 0.2), 1,500 G steps: on 2 CPU cores a round of 3 x 512 takes 0.12 s,
+  of 3 x 128 0.023 s, so the lesson (``experiments.wasserstein``) can afford 1,500 rounds of the
+  latter; on tuning seeds 0 and 1 the 128-wide nets had all 8 ring modes at G step 1,250 and
+  1,750, the 512-wide at 750 (seed 0), in about 30-45 s against 90 s (benchmarks/RESULTS.md). Their
+  data is the ring scaled by 1/1.414 (radius 1.41, std 0.014); here the course's ring (radius 2,
+  std 0.02). On held-out seeds 601-605: 7.4 of 8 modes on average at 1,500 G steps, 8 on each by 2,000.
+- ``"sngan"``: the plain GAN (``"vanilla"``'s nets, loss and batch) with spectral normalisation of
+  D's layers (``spectral_norm=True``, Miyato et al. 2018) at the course's default learning rate 2e-4
+  (DCGAN's) instead of vanilla's 1e-3: at 1e-3 it collapsed on tuning seeds 0 and 1 (0/8 modes
+  after 6,000 rounds; seed 0's samples all beside one mode); 4,000 rounds. On held-out seeds
+  601-605: 4.4 of 8 modes on average at 4,000 rounds (0 on two seeds), 7.8 at 20,000.
 - ``"matched"``: ``best`` with the decay to 3% (not 1%) and samples from G itself (no weight
   average), tuned for the modes' width (``gan_edu.metrics.match``): the mean width comes out about right,
   the modes uneven, and a mode is lost now and then (benchmarks/RESULTS.md, issue 21).
@@ -32,7 +47,7 @@ from __future__ import annotations
 import copy
 import time
 
-from .. import data
+from .. import checks, data
 from ..checks import check_choice, check_count, check_real
 from ..metrics import match, mode_coverage
 from ..nets import MLPDiscriminator, MLPGenerator, MLPMixtureGenerator
@@ -87,6 +102,13 @@ RECIPES = {
                     gan=dict(r1_weight=1.0, lr_d=2e-3, lr_g=2e-3, betas=(0.0, 0.9), fused_adam=True, ema=0.995),
                     batch_size=256, steps=6000, lr_decay=(0.4, 0.01, "linear")),
 }
+# Gulrajani et al.'s toy WGAN-GP (gan_toy.py: CRITIC_ITERS 5, LAMBDA .1, BATCH_SIZE 256, Adam 1e-4,
+# betas (.5, .9)) on the plain GAN's nets: its λ = 0.1, not "wgan_gp"'s 10, is what finds the ring's
+# modes (λ = 10 at batch 256: 0/8 at 2,000 G steps, seed 0). Tuned (the width, the rounds) on seeds 0, 1
+RECIPES["wgan_gp_toy"] = _recipe(gan=dict(loss="wasserstein", gp_weight=0.1, d_steps=5, betas=(0.5, 0.9),
+                                          lr_d=1e-4, lr_g=1e-4), batch_size=256, steps=1500)
+# SN-GAN: vanilla + spectral normalisation of D at lr 2e-4 (at vanilla's 1e-3: collapsed, seeds 0, 1)
+RECIPES["sngan"] = _recipe(gan=dict(spectral_norm=True, lr_d=2e-4, lr_g=2e-4), steps=4000)
 # best's samples are too tight around the mode centres (issue 21: each mode's spread 0.3-0.6 of the
 # data's; its 100% ring HQ is above real data's 98.9%): its decay to 1% and its weight average
 # sharpen them. "matched" decays to 3% and samples from G itself. Screened on ring and grid seed 1
@@ -161,9 +183,11 @@ def lr_factor(lr_decay, t: float) -> float:
     return factor
 
 
-def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None, progress: bool = False) -> GAN:
+def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None, progress: bool = False,
+          callbacks=()) -> GAN:
     """Build a recipe's GAN and train it on ``sampler`` for its ``steps`` (or ``steps=``), both
-    learning rates scaled by ``lr_factor(recipe["lr_decay"], step / steps)`` as training goes."""
+    learning rates scaled by ``lr_factor(recipe["lr_decay"], step / steps)`` as training goes;
+    ``callbacks``: more ``callback(gan)`` after each round (``GAN.fit``'s)."""
     recipe = get_recipe(recipe)
     if not callable(sampler):
         hint = f" (for the task {sampler!r}: recipes.TASKS[{sampler!r}](seed))" if sampler in TASKS else ""
@@ -179,7 +203,7 @@ def train(recipe, sampler, seed: int = 0, device="cpu", steps: int | None = None
             g.set_lr(d=lr_d * f, g=lr_g * f)
 
     gan.fit(sampler, steps, batch_size=recipe["batch_size"], progress=progress,
-            callbacks=[schedule] if decay else ())
+            callbacks=([schedule] if decay else []) + list(checks.check_callbacks(callbacks)))
     return gan
 
 
