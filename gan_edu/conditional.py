@@ -26,11 +26,13 @@ the course's recipe; ``gan_edu.metrics.conditional`` measures it (label accuracy
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from .algorithm import BCE, frozen, noise_prior
-from .checks import check_betas, check_count, check_lr, check_seed, is_number
+from .checks import check_betas, check_callbacks, check_count, check_lr, check_seed, is_number
 from .data import Sampler
 
 __all__ = ["one_hot", "check_labels", "ConditionalGenerator", "ConcatDiscriminator", "ProjectionDiscriminator",
@@ -231,10 +233,18 @@ class ConditionalGAN:
     and one ``g_step``. The fakes' labels y' are drawn uniformly over the classes.
 
     ``sample(labels)`` draws G(z, y) for the given labels; ``history`` records per round
-    ``loss_d``, ``loss_g`` and D's mean output (a probability) on real and fake pairs."""
+    ``loss_d``, ``loss_g`` and D's mean output (a probability) on real and fake pairs.
+
+    ``d_step``: another D step with ``d_step``'s first seven arguments, ``fn(G, D, opt_d, real, real_y,
+    fake_y, noise)``, returning D's loss (e.g. a student's, or one with a bug, to train with it);
+    D's mean outputs are then not recorded (NaN)."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, lr_d: float = 2e-3, lr_g: float = 2e-3,
-                 betas=(0.5, 0.999), seed: int = 0):
+                 betas=(0.5, 0.999), seed: int = 0, d_step=None):
+        if d_step is not None and not callable(d_step):
+            raise TypeError(f"d_step must be a function d_step(G, D, opt_d, real, real_y, fake_y, noise) -> D's loss, "
+                            f"or None (this module's d_step), got {type(d_step).__name__}")
+        self.custom_d_step = d_step
         for name, net in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(net, nn.Module):
                 raise TypeError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
@@ -273,27 +283,37 @@ class ConditionalGAN:
         real, real_y = batch
         real = _check_batch("the sampler's images", real, getattr(self.G, "data_shape", real.shape[1:]), batch_size)
         real_y = check_labels(real_y, self.classes, batch_size, "the sampler's labels")
-        loss_d, real_logits, fake_logits = d_step(self.G, self.D, self.opt_d, real, real_y,
-                                                  self.random_labels(batch_size), self.noise, self.objective)
+        fake_y = self.random_labels(batch_size)
+        if self.custom_d_step is None:
+            loss_d, real_logits, fake_logits = d_step(self.G, self.D, self.opt_d, real, real_y, fake_y, self.noise,
+                                                      self.objective)
+            d_real, d_fake = torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()
+        else:                                  # another D step: its loss only
+            loss_d = self.custom_d_step(self.G, self.D, self.opt_d, real, real_y, fake_y, self.noise)
+            loss_d = loss_d[0] if isinstance(loss_d, (tuple, list)) else loss_d  # the package's: (loss, logits...)
+            d_real = d_fake = math.nan
         loss_g = g_step(self.G, self.D, self.opt_g, self.random_labels(batch_size), self.noise, self.objective)
         self.step += 1
-        record = dict(step=self.step, loss_d=loss_d.item(), loss_g=loss_g.item(),
-                      d_real=torch.sigmoid(real_logits).mean().item(), d_fake=torch.sigmoid(fake_logits).mean().item())
+        loss_d = loss_d.detach() if isinstance(loss_d, torch.Tensor) else loss_d
+        record = dict(step=self.step, loss_d=float(loss_d), loss_g=loss_g.item(), d_real=d_real, d_fake=d_fake)
         for key, value in record.items():
             self.history[key].append(value)
         return record
 
-    def fit(self, sampler, steps: int, batch_size: int = 64, lr_halvings: int = 0) -> dict:
+    def fit(self, sampler, steps: int, batch_size: int = 64, lr_halvings: int = 0, callbacks=()) -> dict:
         """Train ``steps`` rounds on ``sampler(batch_size) -> (x, y)``; with ``lr_halvings`` k, both
         learning rates are halved k times, evenly spaced (after every steps / (k + 1) rounds).
-        Returns ``history``."""
+        ``callbacks`` are called as ``callback(gan)`` after each round. Returns ``history``."""
         steps, batch_size = check_count("steps", steps), check_count("batch_size", batch_size)
         lr_halvings = check_count("lr_halvings", lr_halvings, minimum=0)
+        callbacks = check_callbacks(callbacks)
         every = max(1, steps // (lr_halvings + 1))
         for i in range(1, steps + 1):
             self.train_step(sampler, batch_size)
             if lr_halvings and i % every == 0 and i // every <= lr_halvings:
                 self.set_lr(d=self.opt_d.param_groups[0]["lr"] / 2, g=self.opt_g.param_groups[0]["lr"] / 2)
+            for callback in callbacks:
+                callback(self)
         return self.history
 
     @torch.no_grad()

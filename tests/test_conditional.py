@@ -203,3 +203,28 @@ def test_the_trainer_refuses_bad_input():
     with pytest.raises(ValueError, match="lr_d"):
         C.ConditionalGAN(G, D, lr_d=-1)
     assert gan.step == 0 and gan.history["step"] == []
+
+
+def test_callbacks_run_after_each_round_and_another_d_step_trains_instead():
+    x, y = toy_data()
+    rounds, steps_called = [], []
+
+    def my_d_step(G, D, opt_d, real, real_y, fake_y, noise):   # the package's, recorded: a custom step
+        steps_called.append(fake_y.clone())
+        return C.d_step(G, D, opt_d, real, real_y, fake_y, noise)[0]
+
+    def run(d_step=None):
+        G, _, D = small()
+        gan = C.ConditionalGAN(G, D, seed=3, d_step=d_step)
+        gan.fit(C.LabelledSampler(x, y, classes=3, seed=3), steps=4, batch_size=8,
+                callbacks=lambda g: rounds.append(g.step))
+        return gan
+
+    plain, custom = run(), run(my_d_step)
+    assert rounds == [1, 2, 3, 4] * 2 and len(steps_called) == 4
+    assert custom.history["loss_d"] == plain.history["loss_d"]  # the same step, so the same training
+    assert all(v != v for v in custom.history["d_real"])       # D's means are not recorded (NaN)
+    with pytest.raises(TypeError, match="d_step must be a function"):
+        C.ConditionalGAN(*small()[::2], d_step="mine")
+    with pytest.raises(TypeError, match="callbacks must be a function"):
+        plain.fit(C.LabelledSampler(x, y, classes=3), steps=1, batch_size=8, callbacks=[1])

@@ -307,15 +307,9 @@ PAD_COUNT_JS = """() => {
 
 @pytest.mark.parametrize("stack", list(STACKS))
 def test_live_playground_on_stack(stack, tmp_path):
-    venv, ui_kind, live, build = STACKS[stack]
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (/usr/bin/chromium or `chromium` on PATH): .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    executable, sync_api, ui_kind = browser_or_skip(stack)
+    venv, _, live, _ = STACKS[stack]
     python = venv / "bin" / "python"
-    built = python.exists() if stack == "lab" else (venv / ".built").exists()  # stacks/build.sh's stamp
-    if not built:
-        pytest.skip(f"the {stack} stack's venv {venv.relative_to(ROOT)} is not built: {build}")
 
     t0 = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -511,10 +505,8 @@ quiz.questions_of = lambda notebook: [quiz.Question(
 ge.exercises.understanding("01")"""
 
 
-@pytest.mark.parametrize("stack", list(STACKS))
-def test_check_of_understanding_on_stack(stack, tmp_path):
-    # ge.exercises.understanding: click an answer and Check, read the feedback, save the notebook
-    # from the browser, and find the answer recorded in the saved file's outputs
+def browser_or_skip(stack: str):
+    """Chromium's path, playwright's sync API and the stack's UI kind, or a skip saying what is missing."""
     venv, ui_kind, _, build = STACKS[stack]
     executable = chromium_path()
     if executable is None:
@@ -522,13 +514,22 @@ def test_check_of_understanding_on_stack(stack, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not ((venv / "bin" / "python").exists() if stack == "lab" else (venv / ".built").exists()):
         pytest.skip(f"the {stack} stack's venv {venv.relative_to(ROOT)} is not built: {build}")
+    return executable, sync_api, ui_kind
+
+
+@contextlib.contextmanager
+def one_cell_notebook(stack: str, tmp_path: Path, name: str, source: str, ready, what: str, tag: str):
+    """A notebook of one cell (``source``) open on ``stack``'s server in headless Chromium, run until
+    ``ready(page)`` holds (Run All again where a late kernel dialog dropped the queued cell). Yields
+    (page, ui, the notebook's path, the page errors); a screenshot ``{tag}_{stack}_failure.png`` on failure."""
+    executable, sync_api, ui_kind = browser_or_skip(stack)
     workdir = tmp_path / "notebooks"
     workdir.mkdir()
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {}, "outputs": [],
-                     "source": QUIZ_SOURCE}],
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": tag, "metadata": {}, "outputs": [],
+                     "source": source}],
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
-    saved = workdir / QUIZ_NOTEBOOK
+    saved = workdir / name
     saved.write_text(json.dumps(nb))
     errors = []
     with jupyter_server(stack, workdir, tmp_path) as (base, token, _), sync_api.sync_playwright() as pw:
@@ -537,31 +538,75 @@ def test_check_of_understanding_on_stack(stack, tmp_path):
         page.on("pageerror", lambda err: errors.append(str(err)[:500]))
         ui = UI(ui_kind, page)
         try:
-            page.goto(ui.url(base, token, QUIZ_NOTEBOOK), timeout=90_000)
+            page.goto(ui.url(base, token, name), timeout=90_000)
             page.wait_for_selector(ui.cell, timeout=90_000)
             wait_until(page, lambda: (ui.dismiss_dialogs(), ui.kernel_idle())[1], 120, "the kernel")
             for attempt in range(3):  # a late kernel dialog can drop the queued cell: then run all again
                 ui.dismiss_dialogs()
                 ui.run_all()
                 try:
-                    wait_until(page, lambda: page.get_by_role("radio", name="one").count(), 60, "the question")
+                    wait_until(page, lambda: ready(page), 90, what)
                     break
                 except AssertionError:
                     if attempt == 2:
                         raise
-            page.get_by_role("button", name="Check", exact=True).click()  # no answer picked yet
-            wait_until(page, lambda: page.get_by_text("Pick one of the answers first.").count(), 20, "the hint")
-            page.get_by_role("radio", name="one").click()
-            page.get_by_role("button", name="Check", exact=True).click()
-            wait_until(page, lambda: page.get_by_text("Right. D outputs").count(), 20, "the feedback")
-            wait_until(page, lambda: "Q1: one (right)" in ui.cell_output(0), 20, "the recorded answer")
-            ui.save()
-            wait_until(page, lambda: "Q1: one (right)" in saved.read_text(), 30, "the saved notebook")
+            yield page, ui, saved, errors
         except BaseException:
-            page.screenshot(path=str(ARTIFACTS / f"quiz_{stack}_failure.png"))
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{tag}_{stack}_failure.png"))
             raise
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_check_of_understanding_on_stack(stack, tmp_path):
+    # ge.exercises.understanding: click an answer and Check, read the feedback, save the notebook
+    # from the browser, and find the answer recorded in the saved file's outputs
+    with one_cell_notebook(stack, tmp_path, QUIZ_NOTEBOOK, QUIZ_SOURCE, lambda page: page.get_by_role(
+            "radio", name="one").count(), "the question", "quiz") as (page, ui, saved, errors):
+        page.get_by_role("button", name="Check", exact=True).click()  # no answer picked yet
+        wait_until(page, lambda: page.get_by_text("Pick one of the answers first.").count(), 20, "the hint")
+        page.get_by_role("radio", name="one").click()
+        page.get_by_role("button", name="Check", exact=True).click()
+        wait_until(page, lambda: page.get_by_text("Right. D outputs").count(), 20, "the feedback")
+        wait_until(page, lambda: "Q1: one (right)" in ui.cell_output(0), 20, "the recorded answer")
+        ui.save()
+        wait_until(page, lambda: "Q1: one (right)" in saved.read_text(), 30, "the saved notebook")
     outputs = json.loads(saved.read_text())["cells"][0]["outputs"]
     assert any("Q1: one (right)" in "".join(o.get("data", {}).get("text/markdown", "")) for o in outputs), outputs
+    assert not errors, f"page errors on {stack}: {errors}"
+
+
+# ---------------------------------------------------------------------------- notebook 08's explorer
+EXPLORER_NOTEBOOK = "explorer.ipynb"
+EXPLORER_SOURCE = """import gan_edu as ge
+from gan_edu.live.conditional import ConditionalExplorer
+gan = ge.experiments.conditional.build("projection", seed=0, width=8)  # untrained: the widgets are the test
+explorer = ConditionalExplorer(gan, classifier=None)
+explorer.widget()"""
+MAIN_IMAGE_JS = """() => {
+  const el = document.querySelector('.gan-edu-explorer-main');  // the Image widget's <img> (ipywidgets 7 and 8)
+  const img = el && (el.tagName === 'IMG' ? el : el.querySelector('img'));
+  return img ? img.src : null;
+}"""
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_conditional_explorer_on_stack(stack, tmp_path):
+    # notebook 08's explorer (gan_edu.live.conditional): Run All, click the digit 3, read that the
+    # status line and G's image changed (drawn in the widget's observe callback: the kernel's main
+    # thread, as Colab needs), and no page error
+    def status(page) -> str:
+        return page.locator(".gan-edu-explorer-status").first.inner_text()
+
+    def ready(page) -> bool:
+        return "digit 0" in status(page) and bool(page.evaluate(MAIN_IMAGE_JS))
+
+    with one_cell_notebook(stack, tmp_path, EXPLORER_NOTEBOOK, EXPLORER_SOURCE, ready, "the explorer",
+                           "explorer") as (page, ui, saved, errors):
+        before = page.evaluate(MAIN_IMAGE_JS)
+        page.locator(".gan-edu-explorer-digit").get_by_role("button", name="3", exact=True).click()
+        wait_until(page, lambda: "asked for the digit 3" in status(page), 20, "the status line to say digit 3")
+        wait_until(page, lambda: page.evaluate(MAIN_IMAGE_JS) not in (None, before), 20, "G's image to change")
     assert not errors, f"page errors on {stack}: {errors}"

@@ -13,7 +13,9 @@ One module per notebook's exercises; every checker is importable from here:
 - ``dcgan`` (notebook 05): ``check_up_block``, ``check_down_block``; an open target, ``dcgan.check_recipe``;
 - ``fixes`` (notebook 06): ``check_pack``, ``check_r1_penalty``; an open target, ``fixes.check_recipe``;
 - ``divergence`` (notebook 07): ``check_kl``, ``check_js``; a prediction,
-  ``divergence.check_divergence_prediction``.
+  ``divergence.check_divergence_prediction``;
+- ``conditional`` (notebook 08): ``conditional.check_projection``; find the bug and fix it,
+  ``conditional.check_fixed_d_step``.
 
 The newer checkers are called by their module's name (``ge.exercises.loop.check_train``).
 
@@ -34,6 +36,7 @@ from .live import check_push_ratio, check_strong_d_settings
 from .game import check_d_star, check_value_function  # notebook 01
 from .dcgan import check_down_block, check_up_block  # notebook 05
 from .fixes import check_pack, check_r1_penalty  # notebook 06
+from . import conditional  # notebook 08
 from .common import score  # a graded test cell's points, for nbgrader
 from .quiz import understanding  # the check of understanding, every notebook
 

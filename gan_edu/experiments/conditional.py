@@ -28,24 +28,28 @@ def recipe(fast: bool | None = None) -> dict:
                 width=32)
 
 
-def build(conditioning: str = "projection", seed: int = 0, **changes) -> ConditionalGAN:
+def build(conditioning: str = "projection", seed: int = 0, d_step=None, **changes) -> ConditionalGAN:
     """A fresh ConditionalGAN for the digits: G by one-hot concatenation, D by ``conditioning``
-    (``"concat"`` or ``"projection"``), with ``recipe()``'s sizes (``changes`` override them).
-    The nets' weights are drawn from ``seed`` (torch's global generator is left as it was)."""
+    (``"concat"`` or ``"projection"``), with ``recipe()``'s sizes (``changes`` override them) and,
+    if given, another ``d_step`` (``ConditionalGAN``'s). The nets' weights are drawn from ``seed``
+    (torch's global generator is left as it was)."""
     check_choice("conditioning", conditioning, tuple(DISCRIMINATORS))
     r = {**recipe(), **changes}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_seed("seed", seed))
         G = ConditionalGenerator(r["noise_dim"], 10, 8, 1, r["width"])
         D = DISCRIMINATORS[conditioning](10, 8, 1, r["width"])
-    return ConditionalGAN(G, D, lr_d=r["lr"], lr_g=r["lr"], seed=seed)
+    return ConditionalGAN(G, D, lr_d=r["lr"], lr_g=r["lr"], seed=seed, d_step=d_step)
 
 
-def train_digits(conditioning: str = "projection", seed: int = 0, **changes) -> ConditionalGAN:
+def train_digits(conditioning: str = "projection", seed: int = 0, callbacks=(), d_step=None,
+                 **changes) -> ConditionalGAN:
     """``build(conditioning, seed, **changes)`` trained on the digits' training split for
-    ``recipe()``'s rounds (``changes`` override the recipe). Returns the trained GAN."""
+    ``recipe()``'s rounds (``changes`` override the recipe), calling ``callbacks`` after each round
+    (``ConditionalGAN.fit``); ``d_step``: another D step to train with (``ConditionalGAN``'s).
+    Returns the trained GAN."""
     r = {**recipe(), **changes}
-    gan = build(conditioning, seed, **changes)
+    gan = build(conditioning, seed, d_step=d_step, **changes)
     x_train, y_train, _, _ = digits_split()
-    gan.fit(LabelledSampler(x_train, y_train, seed=seed), r["steps"], r["batch_size"], r["lr_halvings"])
+    gan.fit(LabelledSampler(x_train, y_train, seed=seed), r["steps"], r["batch_size"], r["lr_halvings"], callbacks)
     return gan

@@ -7,6 +7,9 @@
   real-vs-real floor ``digits.digit_fd_floor()``: G draws as many images as the training split
   holds (1,348), asked for the training split's labels, so a G that drew exactly its training
   digits would score the floor.
+
+``LabelAccuracyTracker`` records label accuracy during ``ConditionalGAN.fit`` (a callback), from
+fixed noise, so that its curve shows G changing, not sampling noise.
 """
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ import math
 
 import torch
 
+from ..checks import check_seed, is_number
 from ..conditional import check_labels
 from .digits import digit_classifier, digit_fd, digit_fd_floor, digits_split
 
-__all__ = ["label_accuracy", "conditional_digit_scores"]
+__all__ = ["label_accuracy", "conditional_digit_scores", "LabelAccuracyTracker"]
 
 
 @torch.no_grad()
@@ -54,14 +58,48 @@ def label_accuracy(images: torch.Tensor, asked, classifier=None, classes: int = 
                 worst=per_class[worst_class], worst_class=worst_class, counts=counts.tolist())
 
 
-def conditional_digit_scores(gan, classifier=None) -> dict:
+def conditional_digit_scores(gan, classifier=None, seed: int | None = None) -> dict:
     """Label accuracy and FD of a conditional G on the digits (``gan.sample(labels)`` draws G(z, y)).
 
     G is asked for the training split's 1,348 labels; returns ``label_accuracy``'s entries plus
     ``fd`` (against the held-out test split), ``floor`` (``digit_fd_floor``), ``fd_ratio`` (fd / floor)
-    and ``real`` (the label accuracy of the real held-out digits: the classifier's ceiling)."""
+    and ``real`` (the label accuracy of the real held-out digits: the classifier's ceiling).
+    The noise z ~ N(0, I) comes from the GAN's own generator, or with ``seed`` from a generator of
+    its own, which leaves the GAN's as it was (to measure during training without changing it)."""
     _, y_train, x_test, y_test = digits_split()
-    images = gan.sample(y_train)
+    z = None if seed is None else torch.randn(len(y_train), gan.noise_dim,
+                                              generator=torch.Generator().manual_seed(check_seed("seed", seed)))
+    images = gan.sample(y_train, z)
     scores = label_accuracy(images, y_train, classifier)
     fd, floor = digit_fd(images, reference="test"), digit_fd_floor()
     return dict(scores, fd=fd, floor=floor, fd_ratio=fd / floor, real=label_accuracy(x_test, y_test, classifier))
+
+
+class LabelAccuracyTracker:
+    """A ``fit`` callback: every ``every`` rounds (and at round 0 when called before training),
+    the label accuracy of G(z_i, y_i) for ``per_class`` images of each class, judged by
+    ``classifier`` (default: the course's digit classifier).
+
+    The z_i are drawn once, from N(0, I) with a generator of their own (seed ``seed``), and the
+    y_i are each class ``per_class`` times: the GAN's own noise generator is not touched, so
+    tracking does not change the training. ``history`` holds ``step``, ``mean`` and ``worst``
+    (``label_accuracy``'s entries), one entry per record."""
+
+    def __init__(self, every: int = 50, per_class: int = 50, seed: int = 0, classifier=None):
+        for name, value in (("every", every), ("per_class", per_class)):
+            if not is_number(value, integer=True) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.every, self.per_class, self.seed, self.classifier = int(every), int(per_class), seed, classifier
+        self._z = self._labels = None
+        self.history: dict[str, list] = {"step": [], "mean": [], "worst": []}
+
+    def __call__(self, gan) -> None:
+        if gan.step % self.every:
+            return
+        if self._z is None:
+            self._labels = torch.arange(gan.classes).repeat(self.per_class)
+            rng = torch.Generator().manual_seed(check_seed("seed", self.seed))
+            self._z = torch.randn(len(self._labels), gan.noise_dim, generator=rng)
+        scores = label_accuracy(gan.sample(self._labels, self._z), self._labels, self.classifier, gan.classes)
+        for key, value in (("step", gan.step), ("mean", scores["mean"]), ("worst", scores["worst"])):
+            self.history[key].append(value)

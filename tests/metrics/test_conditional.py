@@ -57,3 +57,36 @@ def test_bad_input_gets_a_clear_error():
         M.label_accuracy([[0.0]], [1], stub)
     with pytest.raises(ValueError, match=r"\(n, 1, 8, 8\)"):   # the course's classifier: refused before it loads
         M.label_accuracy(torch.zeros(2, 64), [1, 2])
+
+
+def test_the_tracker_records_every_few_rounds_from_fixed_noise():
+    from gan_edu.conditional import ConditionalGAN, ConditionalGenerator, ProjectionDiscriminator
+
+    torch.manual_seed(0)
+    gan = ConditionalGAN(ConditionalGenerator(noise_dim=4, width=4), ProjectionDiscriminator(width=4), seed=0)
+    tracker = M.LabelAccuracyTracker(every=2, per_class=3, classifier=stub)
+    state = gan.rng.get_state()
+    for step in range(5):
+        gan.step = step
+        tracker(gan)
+    assert tracker.history["step"] == [0, 2, 4] and len(tracker.history["mean"]) == 3
+    assert torch.equal(gan.rng.get_state(), state)           # the GAN's noise generator untouched
+    # nothing trained in between: fixed noise gives the same images, so the same accuracy
+    assert len(set(tracker.history["mean"])) == 1 and 0 <= tracker.history["worst"][0] <= 1
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        M.LabelAccuracyTracker(every=0)
+
+
+def test_scores_with_a_seed_leave_the_gans_noise_alone():
+    from gan_edu.conditional import ConditionalGAN, ConditionalGenerator, ProjectionDiscriminator
+
+    torch.manual_seed(0)
+    gan = ConditionalGAN(ConditionalGenerator(noise_dim=4, width=4), ProjectionDiscriminator(width=4), seed=0)
+    def sign(x):  # a classifier stub for any pixel values: calls an image 1 if its top-left pixel is positive
+        return torch.nn.functional.one_hot((x[:, 0, 0, 0] > 0).long(), 10).float()
+
+    state = gan.rng.get_state()
+    a, b = M.conditional_digit_scores(gan, sign, seed=1), M.conditional_digit_scores(gan, sign, seed=1)
+    assert torch.equal(gan.rng.get_state(), state) and a["fd"] == b["fd"]
+    M.conditional_digit_scores(gan, sign)                     # no seed: the GAN's own noise
+    assert not torch.equal(gan.rng.get_state(), state)
