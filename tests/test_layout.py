@@ -17,7 +17,7 @@ PACKAGE = Path(gan_edu.__file__).resolve().parent  # the installed package (make
 LAYERS = [
     {"device", "checks", "losses", "nets", "checkpoint", "colab"},
     {"algorithm", "data"},
-    {"options", "settings"},
+    {"options", "settings", "wasserstein"},  # the options; the Wasserstein distance and its critic
     {"speed"},        # the speed switches GAN applies when it builds (speed/: switches, graphs)
     {"train", "conditional"},  # GAN, the facade; the conditional GAN (its nets, steps and trainer)
     {"metrics", "plots"},  # measurements (metrics/), the figures
@@ -26,7 +26,7 @@ LAYERS = [
     {"exercises"},    # the checkers
 ]
 CORE = {"__init__", "algorithm", "losses", "nets", "data", "options", "settings", "train", "checkpoint", "checks",
-        "device", "plots", "colab", "conditional"}
+        "device", "plots", "colab", "conditional", "wasserstein"}
 
 
 def modules() -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """Grading with nbgrader, as a teacher does it (docs/teaching.md, "Grading with nbgrader").
 
-In a course folder of its own: the seven solution notebooks as one assignment's source,
-``nbgrader generate_assignment`` (it must succeed on all seven, and its release must hold the same
+In a course folder of its own: every solution notebook as one assignment's source,
+``nbgrader generate_assignment`` (it must succeed on all of them, and its release must hold the same
 cells as ``make student``'s edition, stubs included), then ``nbgrader autograde`` in fast mode on
 three submissions of two notebooks: the released stubs (0 points), the solutions (full points) and
 the solutions with the first answer replaced by a wrong one (one test cell's points less). nbgrader
@@ -43,7 +43,7 @@ def nbgrader(course: Path, *args: str, timeout: float = 900) -> subprocess.Compl
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course folder: nbgrader_config.py, the seven notebooks as the source, the release generated."""
+    """A course folder: nbgrader_config.py, every notebook as the source, the release generated."""
     root = tmp_path_factory.mktemp("course")
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'gan-edu'\n"

@@ -15,7 +15,9 @@ One module per notebook's exercises; every checker is importable from here:
 - ``divergence`` (notebook 07): ``check_kl``, ``check_js``; a prediction,
   ``divergence.check_divergence_prediction``;
 - ``conditional`` (notebook 08): ``conditional.check_projection``; find the bug and fix it,
-  ``conditional.check_fixed_d_step``.
+  ``conditional.check_fixed_d_step``;
+- ``wasserstein`` (notebook 09): ``wasserstein.check_gradient_penalty``; a prediction,
+  ``wasserstein.check_critic_prediction``.
 
 The newer checkers are called by their module's name (``ge.exercises.loop.check_train``).
 
@@ -37,6 +39,7 @@ from .game import check_d_star, check_value_function  # notebook 01
 from .dcgan import check_down_block, check_up_block  # notebook 05
 from .fixes import check_pack, check_r1_penalty  # notebook 06
 from . import conditional  # notebook 08
+from . import wasserstein  # notebook 09
 from .common import score  # a graded test cell's points, for nbgrader
 from .quiz import understanding  # the check of understanding, every notebook
 

@@ -22,7 +22,7 @@ __all__ = ["Question", "judge", "understanding", "MODULES"]
 
 # each notebook's questions live beside its checkers: gan_edu/exercises/<module>.py, QUESTIONS
 MODULES = {"01": "game", "02": "bce", "03": "steps", "04": "live", "05": "dcgan", "06": "fixes",
-           "07": "divergence", "08": "conditional"}
+           "07": "divergence", "08": "conditional", "09": "wasserstein"}
 
 
 @dataclass(frozen=True)
