@@ -1,7 +1,7 @@
 r"""Notebook 09's exercises: a prediction about the critic, and WGAN-GP's gradient penalty.
 
 - ``check_critic_prediction(fn)``: predict, then check. ``fn()`` returns ``{"estimate": ..., "slope": ...}``:
-  for a critic kept exactly 1-Lipschitz (spectral normalisation) trained between p_data = N(4, 0.5²) and
+  for a critic kept 1-Lipschitz (spectral normalisation) trained between p_data = N(4, 0.5²) and
   p_g = N(-4, 0.5²), the value it reaches, E C(x) - E C(G(z)), and its mean slope C'(x) at G's samples.
   The checker trains that critic (a hidden seed) and compares: the estimate within 10%, the slope within
   0.15; a wrong number is matched to the usual confusions (the JSD's log 2, the slope of D*, ...).
@@ -387,7 +387,7 @@ def check_gradient_penalty(fn) -> bool:
 
 # --------------------------------------------------------------------------- check of understanding
 QUESTIONS = [
-    Question("p_g = N(μ, 0.5²) sits 6 units from p_data = N(4, 0.5²), with no overlap. Which of these still "
+    Question("p_g = N(μ, 0.5²) sits 6 units from p_data = N(4, 0.5²), with negligible overlap. Which of these still "
              "gives G a clear push towards the data?",
              answer=2, choices=("The slope of C(G) = -log 4 + 2 JSD with respect to μ",
                                 "The gradient of the saturating loss E log(1 - D*(G(z)))",
@@ -400,11 +400,11 @@ QUESTIONS = [
              "generated samples?",
              answer=1, choices=("They are real samples, where the critic must be most accurate",
                                 "The optimal critic has slope 1 along the lines that join the real and generated "
-                                "points it transports; x̂ samples those lines, and a bound everywhere cannot be "
-                                "enforced in many dimensions",
+                                "points it transports; x̂ on segments between random real-fake pairs stands in for "
+                                "those lines, and a bound everywhere cannot be enforced in many dimensions",
                                 "So that the critic is 0 there",
                                 "So that the penalty itself pushes G's samples towards the data"),
              why="Gulrajani et al. (2017) prove the optimal critic has gradient norm 1 on the segments between coupled "
                  "points of p_data and p_g. Checking the Lipschitz bound everywhere is intractable, so the penalty "
-                 "samples those segments; the fakes are detached in it, so it moves only the critic."),
+                 "samples segments between randomly paired real and generated points, a tractable stand-in; the fakes are detached in it, so it moves only the critic."),
 ]
