@@ -2,7 +2,8 @@
 
 - **label accuracy**: of G's images asked for class c, the share the course's digit classifier
   (``digits.digit_classifier``) calls c; per class, their mean over the classes and the worst class.
-  Real held-out digits score the classifier's own accuracy (about 98%), the ceiling.
+  Real held-out digits score the classifier's own accuracy (about 98%): a reference, not a bound
+  (G's digits can score above it, being easy for the classifier).
 - **FD** against the held-out digits (``digits.digit_fd(images, "test")``), compared with the
   real-vs-real floor ``digits.digit_fd_floor()``: G draws as many images as the training split
   holds (1,348), asked for the training split's labels, so a G that drew exactly its training
@@ -63,7 +64,7 @@ def conditional_digit_scores(gan, classifier=None, seed: int | None = None) -> d
 
     G is asked for the training split's 1,348 labels; returns ``label_accuracy``'s entries plus
     ``fd`` (against the held-out test split), ``floor`` (``digit_fd_floor``), ``fd_ratio`` (fd / floor)
-    and ``real`` (the label accuracy of the real held-out digits: the classifier's ceiling).
+    and ``real`` (the label accuracy of the real held-out digits: a reference; G's digits can score above it).
     The noise z ~ N(0, I) comes from the GAN's own generator, or with ``seed`` from a generator of
     its own, which leaves the GAN's as it was (to measure during training without changing it)."""
     _, y_train, x_test, y_test = digits_split()
