@@ -16,7 +16,8 @@ from .train import GAN, NonFiniteLossError
 __version__ = "0.1.0"
 
 SUBMODULES = ("algorithm", "checkpoint", "checks", "data", "device", "losses", "nets", "options", "plots",
-              "settings", "train", "colab", "conditional", "speed", "metrics", "experiments", "live", "exercises")
+              "settings", "train", "colab", "conditional", "wasserstein", "speed", "metrics", "experiments", "live",
+              "exercises")
 __all__ = ["GAN", "BatchedGAN", "NonFiniteLossError", "describe_device", "fast_mode", "get_device",
            "seed_everything", *SUBMODULES]
 

@@ -27,7 +27,8 @@ __all__ = ["DATA_MEAN", "DATA_STD", "distance_table", "Blurred", "CLIP_SETTINGS"
            "plot_jsd_and_w1", "plot_clipping"]
 
 DATA_MEAN, DATA_STD = 4.0, 0.5  # notebook 01's p_data = N(4, 0.5²); p_g = N(4 - d, 0.5²)
-CRITIC_1D = dict(constraint="spectral_norm", hidden=64, depth=2, lr=1e-3)  # at most 1-Lipschitz (spectral normalisation)
+# section 1's critic: at most 1-Lipschitz (spectral normalisation)
+CRITIC_1D = dict(constraint="spectral_norm", hidden=64, depth=2, lr=1e-3)
 
 
 def distance_table(distances, steps: int = 1000, seed: int = 0, n: int = 4000) -> list[dict]:
